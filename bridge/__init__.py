@@ -1,0 +1,25 @@
+"""lsq-bridge: signed webhooks in, LeadSquared activities out."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from bridge.services import Services, build_services
+
+
+def create_app(services: Services | None = None) -> Flask:
+    """Create the web app that receives webhooks."""
+    from bridge import health, receiver
+    from bridge.logs import configure_logging
+    from bridge.store.migrate import ensure_current
+
+    if services is None:
+        services = build_services()
+        configure_logging(services.settings.secret_values())
+    ensure_current(services.engine)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = services.settings.max_body_bytes
+    app.extensions["bridge"] = services
+    app.register_blueprint(receiver.bp)
+    app.register_blueprint(health.bp)
+    return app

@@ -1,0 +1,31 @@
+"""`check-config`: everything a deploy needs, checked before it is deployed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bridge.config import ConfigError, credential_problems, load_settings
+
+
+def check_configuration(path: str, environ: Mapping[str, str]) -> list[str]:
+    """Raise ConfigError with every problem; return warnings that do not stop a deploy."""
+    from transforms import REGISTRY
+
+    settings = load_settings(path, environ, REGISTRY)
+    problems = credential_problems(settings)
+    if problems:
+        raise ConfigError(problems)
+    warnings = []
+    for source in settings.sources.values():
+        if source.enabled and not source.events:
+            warnings.append(f"sources.{source.name}: no events are mapped; every delivery will be ignored")
+    for account in settings.accounts.values():
+        if not account.key_field:
+            warnings.append(
+                f"accounts.{account.name}: no key_field; an unknown outcome (timeout, killed worker) "
+                "is held for an operator instead of being settled by reading LeadSquared back"
+            )
+        host = account.base_url
+        if host.startswith("http://") and not host.startswith(("http://127.", "http://localhost")):
+            warnings.append(f"accounts.{account.name}: {account.host_env} is plain http; LeadSquared needs https")
+    return warnings

@@ -1,0 +1,203 @@
+"""Load bridge.toml and the environment into frozen Settings, or say what to fix."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from bridge.settings import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_MAX_BODY_BYTES,
+    AccountSettings,
+    DeliverySettings,
+    EventMapping,
+    Settings,
+    SourceSettings,
+)
+from bridge.sources import SourceRegistry
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; each problem names the key and the fix."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def load_settings(
+    path: str | Path, environ: Mapping[str, str], registry: SourceRegistry
+) -> Settings:
+    """Read, validate and resolve the configuration file against the environment."""
+    document = read_document(Path(path))
+    problems = schema_problems(document) or semantic_problems(document, registry)
+    if problems:
+        raise ConfigError([f"{path}: {p}" for p in problems])
+    settings = build_settings(document, environ)
+    problems = [
+        f"sources.{s.name}: the environment variable {s.secret_env} is not set; "
+        "a source without its secret would accept unsigned webhooks"
+        for s in settings.sources.values()
+        if s.enabled and not s.secrets
+    ]
+    if problems:
+        raise ConfigError(problems)
+    return settings
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    """Parse the TOML file, with a message that names the file on failure."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{path}: no such file; copy bridge.example.toml there or set BRIDGE_CONFIG"]
+        ) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
+
+
+def schema_problems(document: Mapping[str, Any]) -> list[str]:
+    """Return one line per JSON Schema violation, naming the key."""
+    schema = json.loads(resources.files("bridge").joinpath("config_schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
+        key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        problems.append(f"{key}: {error.message}")
+    return problems
+
+
+def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> list[str]:
+    """Return problems the schema cannot see: unknown kinds, accounts, events, values."""
+    problems = []
+    accounts = document.get("accounts", {})
+    for name, source in document.get("sources", {}).items():
+        kind = registry.get(source["kind"])
+        if kind is None:
+            known = ", ".join(registry.names())
+            problems.append(f"sources.{name}.kind: unknown kind {source['kind']!r} (known: {known})")
+            continue
+        account = source.get("account", _only_account(accounts))
+        if account not in accounts:
+            problems.append(f"sources.{name}.account: no [accounts.{account}] is configured")
+        for event_type, mapping in source.get("events", {}).items():
+            key = f"sources.{name}.events.{event_type}"
+            if event_type not in kind.event_values:
+                known = ", ".join(sorted(kind.event_values))
+                problems.append(f"{key}: {kind.name} has no event {event_type!r} (known: {known})")
+                continue
+            problems += _value_problems(key, mapping, kind.event_values[event_type])
+    return problems
+
+
+def _value_problems(key: str, mapping: Mapping[str, Any], names: Iterable[str]) -> list[str]:
+    known = set(names)
+    problems = [
+        f"{key}.fields.{schema_name}: no value {value!r} (known: {', '.join(sorted(known))})"
+        for schema_name, value in mapping.get("fields", {}).items()
+        if value not in known
+    ]
+    try:
+        mapping.get("note", "").format_map({name: "" for name in known})
+    except (KeyError, ValueError, IndexError) as error:
+        problems.append(
+            f"{key}.note: cannot fill the template ({error!r}); "
+            f"use {{name}} with one of: {', '.join(sorted(known))}"
+        )
+    return problems
+
+
+def _only_account(accounts: Mapping[str, Any]) -> str:
+    return next(iter(accounts)) if len(accounts) == 1 else "default"
+
+
+def build_settings(document: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
+    """Turn a validated document and the environment into Settings."""
+    accounts = {
+        name: _account(name, raw, environ) for name, raw in document["accounts"].items()
+    }
+    sources = {
+        name: _source(name, raw, _only_account(document["accounts"]), environ)
+        for name, raw in document.get("sources", {}).items()
+    }
+    server = document.get("server", {})
+    return Settings(
+        database_url=normalize_database_url(environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+        max_body_bytes=server.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES),
+        accounts=accounts,
+        sources=sources,
+        delivery=DeliverySettings(**document.get("delivery", {})),
+    )
+
+
+def _account(name: str, raw: Mapping[str, Any], environ: Mapping[str, str]) -> AccountSettings:
+    host_env = raw.get("host_env", "LSQ_HOST")
+    access_env = raw.get("access_key_env", "LSQ_ACCESS_KEY")
+    secret_env = raw.get("secret_key_env", "LSQ_SECRET_KEY")
+    tuning = {k: v for k, v in raw.items() if not k.endswith("_env")}
+    return AccountSettings(
+        name=name,
+        host_env=host_env,
+        access_key_env=access_env,
+        secret_key_env=secret_env,
+        host=environ.get(host_env) or None,
+        access_key=environ.get(access_env) or None,
+        secret_key=environ.get(secret_env) or None,
+        **tuning,
+    )
+
+
+def _source(
+    name: str, raw: Mapping[str, Any], default_account: str, environ: Mapping[str, str]
+) -> SourceSettings:
+    env_names = [raw["secret_env"], *raw.get("previous_secret_envs", [])]
+    secrets = tuple(environ[e] for e in env_names if environ.get(e))
+    if not environ.get(raw["secret_env"]):
+        secrets = ()  # previous secrets alone never stand in for the current one
+    events = {
+        event_type: EventMapping(
+            event_type=event_type,
+            activity_event=mapping["activity_event"],
+            owner_email=mapping.get("owner_email", raw["owner_email"]),
+            opportunity_id_path=mapping.get("opportunity_id_path", raw["opportunity_id_path"]),
+            note=mapping.get("note"),
+            fields=dict(mapping.get("fields", {})),
+            validate_dropdown_options=mapping.get("validate_dropdown_options"),
+        )
+        for event_type, mapping in raw.get("events", {}).items()
+    }
+    return SourceSettings(
+        name=name,
+        kind=raw["kind"],
+        enabled=raw.get("enabled", True),
+        account=raw.get("account", default_account),
+        secret_env=raw["secret_env"],
+        secrets=secrets,
+        events=events,
+    )
+
+
+def normalize_database_url(url: str) -> str:
+    """Point PostgreSQL URLs at the psycopg 3 driver, as Heroku-style URLs do not."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def credential_problems(settings: Settings) -> list[str]:
+    """Return a problem per LeadSquared variable unset for an account an enabled source uses."""
+    used = sorted({s.account for s in settings.sources.values() if s.enabled})
+    return [
+        f"accounts.{name}: the environment variable {variable} is not set"
+        for name in used
+        for variable in settings.accounts[name].missing_credentials()
+    ]

@@ -1,0 +1,248 @@
+"""The only module that speaks HTTP to LeadSquared; every answer becomes a typed outcome.
+
+Keys go in the x-LSQ-AccessKey / x-LSQ-SecretKey headers (LeadSquared's advice),
+or URL-encoded in the query string when an account asks for it: access keys
+contain `$`, which some clients leave raw. No message built here ever carries
+a URL, a header or an exception's text, since any of them may hold a key.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from bridge.settings import AccountSettings
+
+BULK_PATH = "/v2/ProspectActivity.svc/Bulk/CustomActivity/Add/ByOpportunityId"
+ACTIVITIES_OF_OPPORTUNITY_PATH = "/v2/OpportunityManagement.svc/GetActivitiesOfOpportunity"
+PROBE_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
+_LIMIT_MESSAGE = re.compile(r"limit of (\d+) in (\d+(?:\.\d+)?) second", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RowResult:
+    """LeadSquared's answer for one row of a bulk call."""
+
+    created: bool
+    prospect_activity_id: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A 200: per-row results by RowNumber (1-based); a row may be missing."""
+
+    rows: Mapping[int, RowResult]
+
+
+@dataclass(frozen=True)
+class BadRequest:
+    """LeadSquared refused the body (400, or a 500 naming an MX application error)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A refusal that no retry or split will change (403, other 4xx)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Unauthorized:
+    """The keys are wrong, revoked, or for another region's host."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class RateLimited:
+    """Too many calls; `limit`/`window_seconds` when the message names the real limit."""
+
+    message: str
+    limit: int | None
+    window_seconds: float | None
+
+
+@dataclass(frozen=True)
+class Retryable:
+    """The call did not take effect (5xx, refused connection): try again later."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """The call may or may not have taken effect (timeout, cut connection, odd answer)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Found:
+    """A read that succeeded."""
+
+    body: Any
+
+
+Outcome = Posted | BadRequest | Rejected | Unauthorized | RateLimited | Retryable | Unknown
+
+
+class LeadSquaredClient:
+    """Calls one LeadSquared account."""
+
+    def __init__(self, account: AccountSettings) -> None:
+        self.account = account
+        self._local = threading.local()
+
+    def post_activities(self, opportunity_id: str, rows: Sequence[Mapping[str, Any]]) -> Outcome:
+        """Post up to 25 activities onto one opportunity."""
+        answer = self._call("POST", BULK_PATH, {"opportunityId": opportunity_id}, list(rows))
+        if not isinstance(answer, requests.Response):
+            return answer
+        return self._scrubbed(_bulk_outcome(answer))
+
+    def probe(self) -> Outcome | Found:
+        """Check the keys with a cheap authenticated read."""
+        answer = self._call("GET", PROBE_PATH, {}, None)
+        if not isinstance(answer, requests.Response):
+            return answer
+        return Found(None) if answer.status_code == 200 else self._scrubbed(_error_outcome(answer))
+
+    def activities_of_opportunity(
+        self, opportunity_id: str, event_code: int, page_index: int, page_size: int
+    ) -> Outcome | Found:
+        """Read one page of an opportunity's activities of one type."""
+        params = {"opportunityId": opportunity_id, "activityEventCode": str(event_code)}
+        body = {"Paging": {"PageIndex": page_index, "PageSize": page_size}}
+        answer = self._call("POST", ACTIVITIES_OF_OPPORTUNITY_PATH, params, body)
+        if not isinstance(answer, requests.Response):
+            return answer
+        if answer.status_code != 200:
+            return self._scrubbed(_error_outcome(answer))
+        try:
+            return Found(answer.json())
+        except ValueError:
+            return Retryable("LeadSquared answered 200 with a body that is not JSON")
+
+    def _call(
+        self, method: str, path: str, params: dict[str, str], body: Any
+    ) -> requests.Response | Retryable | Unknown:
+        headers = {"Accept": "application/json"}
+        if self.account.auth == "headers":
+            headers["x-LSQ-AccessKey"] = self.account.access_key or ""
+            headers["x-LSQ-SecretKey"] = self.account.secret_key or ""
+        else:
+            # requests URL-encodes params, so the `$` in access keys arrives intact.
+            params = {
+                "accessKey": self.account.access_key or "",
+                "secretKey": self.account.secret_key or "",
+                **params,
+            }
+        try:
+            return self._session().request(
+                method,
+                self.account.base_url + path,
+                params=params,
+                json=body,
+                headers=headers,
+                timeout=(min(10.0, self.account.timeout_seconds), self.account.timeout_seconds),
+            )
+        except (requests.ConnectTimeout, requests.exceptions.SSLError) as error:
+            return Retryable(f"could not connect to LeadSquared ({type(error).__name__})")
+        except requests.ConnectionError as error:
+            if _never_sent(error):
+                return Retryable(f"could not connect to LeadSquared ({type(error).__name__})")
+            return Unknown(f"the connection broke before LeadSquared answered ({type(error).__name__})")
+        except requests.Timeout:
+            return Unknown(f"LeadSquared did not answer within {self.account.timeout_seconds:g} s")
+        except requests.RequestException as error:
+            return Retryable(f"the call to LeadSquared failed ({type(error).__name__})")
+
+    def _scrubbed(self, outcome: Outcome) -> Outcome:
+        """Return the outcome with the account's keys cut from its message, should a proxy echo them."""
+        if isinstance(outcome, Posted):
+            return outcome
+        message = outcome.message
+        for key in (self.account.access_key, self.account.secret_key):
+            if key:
+                message = message.replace(key, "[redacted]").replace(quote(key, safe=""), "[redacted]")
+        return replace(outcome, message=message)
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+        return session
+
+
+def _never_sent(error: requests.ConnectionError) -> bool:
+    """Tell whether the connection failed before any byte of the request left."""
+    cause: BaseException | None = error
+    while cause is not None:
+        name = type(cause).__name__
+        if name in ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError"):
+            return True
+        cause = cause.__context__ or getattr(cause, "reason", None) or cause.__cause__
+        if cause is error:
+            break
+    return False
+
+
+def _bulk_outcome(answer: requests.Response) -> Outcome:
+    if answer.status_code != 200:
+        return _error_outcome(answer)
+    try:
+        body = answer.json()
+        items = body["Response"]
+        rows = {
+            int(item["RowNumber"]): RowResult(
+                created=item.get("ActivityCreated") is True,
+                prospect_activity_id=item.get("ProspectActivityId"),
+                message=item.get("ExceptionMessage") or item.get("Message"),
+            )
+            for item in items
+        }
+    except (ValueError, KeyError, TypeError):
+        return Unknown("LeadSquared answered 200 without per-row results")
+    return Posted(rows)
+
+
+def _error_outcome(answer: requests.Response) -> Outcome:
+    """Map a non-200 answer to what the caller should do next."""
+    exception_type, message = _error_body(answer)
+    status = answer.status_code
+    described = f"LeadSquared answered {status}: {message}" if message else f"LeadSquared answered {status}"
+    limit = _LIMIT_MESSAGE.search(message)
+    if status == 429 or (status == 403 and limit):
+        return RateLimited(
+            described,
+            int(limit.group(1)) if limit else None,
+            float(limit.group(2)) if limit else None,
+        )
+    if status == 401:
+        return Unauthorized(described)
+    if status == 400 or (status >= 500 and exception_type.startswith("MX")):
+        # An MX exception is LeadSquared's application error: retrying repeats it.
+        return BadRequest(f"{described} ({exception_type})" if exception_type else described)
+    if status >= 500 or status in (404, 408):
+        return Retryable(described)
+    return Rejected(described)
+
+
+def _error_body(answer: requests.Response) -> tuple[str, str]:
+    try:
+        body = answer.json()
+    except ValueError:
+        return "", answer.text[:200].strip()
+    if not isinstance(body, dict):
+        return "", ""
+    return str(body.get("ExceptionType") or ""), str(body.get("ExceptionMessage") or body.get("Message") or "")

@@ -1,0 +1,111 @@
+"""Turn a stored event into activities: the transform's values, shaped by configuration."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.activity import Activity, activity_key
+from bridge.settings import AccountSettings, EventMapping, SourceSettings
+from bridge.sources import SourceKind, TransformError, Values
+from bridge.store.inbox import StoredEvent
+
+
+@dataclass(frozen=True)
+class Mapped:
+    """The event becomes these activities."""
+
+    activities: list[Activity]
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """Nobody mapped this event type."""
+
+    event_type: str | None
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The event cannot be mapped; reason says what to fix."""
+
+    reason: str
+
+
+MappingOutcome = Mapped | Ignored | Failed
+
+
+def map_event(
+    event: StoredEvent, source: SourceSettings, kind: SourceKind, account: AccountSettings
+) -> MappingOutcome:
+    """Map one stored event to its activities, or say why not."""
+    try:
+        payload = json.loads(event.body)
+    except ValueError as error:
+        return Failed(f"the stored body is not JSON: {error}")
+    event_type = event.event_type or kind.event_type(payload)
+    mapping = source.events.get(event_type or "")
+    if mapping is None:
+        return Ignored(event_type)
+    try:
+        opportunity_id = opportunity_id_at(payload, mapping.opportunity_id_path)
+        values_list = kind.transform(mapping.event_type, payload)
+        rows = [build_row(mapping, values, account.key_field) for values in values_list]
+    except TransformError as error:
+        return Failed(str(error))
+    activities = []
+    for position, row in enumerate(rows):
+        key = activity_key(source.name, event.idempotency_key, position)
+        if account.key_field:
+            row["Fields"].append({"SchemaName": account.key_field, "Value": key})
+        activities.append(Activity(key, account.name, opportunity_id, row))
+    return Mapped(activities)
+
+
+def opportunity_id_at(payload: Any, path: str) -> str:
+    """Return the opportunity id found at a dotted path in the payload."""
+    value = payload
+    for part in path.split("."):
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, Sequence) and not isinstance(value, str) and part.isdigit():
+            index = int(part)
+            value = value[index] if index < len(value) else None
+        else:
+            value = None
+        if value is None:
+            raise TransformError(f"no opportunity id: the payload has nothing at {path}")
+    if not isinstance(value, str | int) or isinstance(value, bool) or str(value).strip() == "":
+        raise TransformError(f"no opportunity id: {path} holds {value!r}, not an id")
+    return str(value).strip()
+
+
+def build_row(mapping: EventMapping, values: Values, key_field: str | None) -> dict[str, Any]:
+    """Return the LeadSquared request row for one activity."""
+    fields = [
+        {"SchemaName": schema_name, "Value": values[value_name]}
+        for schema_name, value_name in mapping.fields.items()
+        if values.get(value_name) is not None
+    ]
+    row: dict[str, Any] = {
+        "ActivityEvent": mapping.activity_event,
+        "ActivityOwnerEmail": mapping.owner_email,
+        "Fields": fields,
+    }
+    if mapping.note:
+        row["ActivityNote"] = mapping.note.format_map(_Blank(values))
+    if mapping.validate_dropdown_options is not None:
+        row["ValidateDropDownOptions"] = mapping.validate_dropdown_options
+    return row
+
+
+class _Blank(dict[str, str]):
+    """Template values where a value the provider did not send reads as empty."""
+
+    def __init__(self, values: Values) -> None:
+        super().__init__({k: "" if v is None else v for k, v in values.items()})
+
+    def __missing__(self, key: str) -> str:
+        return ""

@@ -1,0 +1,37 @@
+"""The composition root: settings, store and source registry, wired once per process."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from bridge.config import load_settings
+from bridge.settings import DEFAULT_CONFIG_PATH, Settings
+from bridge.sources import SourceRegistry
+from bridge.store.engine import make_engine
+
+
+@dataclass(frozen=True)
+class Services:
+    """What every process of the bridge runs on."""
+
+    settings: Settings
+    engine: sa.Engine
+    registry: SourceRegistry
+
+
+def config_path(environ: Mapping[str, str]) -> str:
+    """Return the configuration file's path: BRIDGE_CONFIG, else bridge.toml."""
+    return environ.get("BRIDGE_CONFIG") or DEFAULT_CONFIG_PATH
+
+
+def build_services(environ: Mapping[str, str] | None = None) -> Services:
+    """Load the configuration from the environment and open the store."""
+    from transforms import REGISTRY  # the registry is the one place sources are listed
+
+    environ = os.environ if environ is None else environ
+    settings = load_settings(config_path(environ), environ, REGISTRY)
+    return Services(settings, make_engine(settings.database_url), REGISTRY)

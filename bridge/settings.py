@@ -1,0 +1,107 @@
+"""The bridge's settings: bridge.toml for structure, the environment for secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+DEFAULT_CONFIG_PATH = "bridge.toml"
+DEFAULT_DATABASE_URL = "sqlite:///bridge.db"
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EventMapping:
+    """How one provider event type becomes one LeadSquared activity."""
+
+    event_type: str
+    activity_event: int
+    owner_email: str
+    opportunity_id_path: str
+    note: str | None = None
+    # LeadSquared schema name -> name of a value the transform yields.
+    fields: Mapping[str, str] = field(default_factory=dict)
+    validate_dropdown_options: bool | None = None
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """One configured webhook endpoint, /webhooks/<name>."""
+
+    name: str
+    kind: str
+    enabled: bool
+    account: str
+    secret_env: str
+    # Current secret first, then those still accepted while a rotation settles.
+    secrets: tuple[str, ...]
+    events: Mapping[str, EventMapping]
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """One LeadSquared account: where to post, with which keys, how fast."""
+
+    name: str
+    host_env: str
+    access_key_env: str
+    secret_key_env: str
+    host: str | None
+    access_key: str | None
+    secret_key: str | None
+    auth: Literal["headers", "query"] = "headers"
+    calls_per_window: int = 25
+    window_seconds: float = 5.0
+    # Added to the window between our clock and LeadSquared's receipt of a call.
+    window_margin_seconds: float = 0.2
+    max_in_flight: int = 25
+    timeout_seconds: float = 30.0
+    # A custom field that carries the bridge's activity key, for reconciliation.
+    key_field: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        """Return the host as a URL, https unless a scheme is given."""
+        host = (self.host or "").rstrip("/")
+        return host if "://" in host else f"https://{host}"
+
+    def missing_credentials(self) -> list[str]:
+        """Return the environment variables this account still needs."""
+        pairs = [
+            (self.host_env, self.host),
+            (self.access_key_env, self.access_key),
+            (self.secret_key_env, self.secret_key),
+        ]
+        return [name for name, value in pairs if not value]
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """Retry, lease and polling policy of the worker."""
+
+    max_attempts: int = 8
+    max_age_seconds: float = 24 * 3600
+    backoff_base_seconds: float = 2.0
+    backoff_max_seconds: float = 600.0
+    claim_lease_seconds: float = 120.0
+    poll_interval_seconds: float = 0.25
+    probe_interval_seconds: float = 30.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the web and worker processes are configured with."""
+
+    database_url: str
+    max_body_bytes: int
+    accounts: Mapping[str, AccountSettings]
+    sources: Mapping[str, SourceSettings]
+    delivery: DeliverySettings
+
+    def secret_values(self) -> list[str]:
+        """Return every secret in force, for the log redaction filter."""
+        values = [s for source in self.sources.values() for s in source.secrets]
+        for account in self.accounts.values():
+            values += [v for v in (account.access_key, account.secret_key) if v]
+        return values

@@ -1,0 +1,54 @@
+"""Webhook signature schemes: verify over the raw bytes, and a sign() twin for tests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Sequence
+
+from bridge.sources import HeaderLookup
+
+
+class SignatureError(Exception):
+    """A delivery failed verification; `reason` is a short code safe to show the sender."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class HexHmacBodySignature:
+    """HMAC-SHA256 of the raw body, hex-encoded in one header (Razorpay, Onfido, Digio).
+
+    No timestamp is signed, so these schemes cannot reject a replay: the
+    idempotency key is what stops a replayed delivery from being queued twice.
+    """
+
+    def __init__(self, header: str) -> None:
+        self.header = header
+
+    def verify(
+        self, body: bytes, headers: HeaderLookup, secrets: Sequence[str], now: float
+    ) -> None:
+        """Raise SignatureError unless the header matches the body under any secret."""
+        received = (headers.get(self.header) or "").strip()
+        if not received:
+            raise SignatureError("missing_signature", f"the {self.header} header is missing")
+        received_bytes = received.lower().encode("ascii", "replace")
+        for secret in secrets:
+            expected = self._digest(body, secret).encode("ascii")
+            if hmac.compare_digest(expected, received_bytes):
+                return
+        raise SignatureError(
+            "bad_signature",
+            f"the {self.header} header does not match the body under any configured secret",
+        )
+
+    def sign(self, body: bytes, secret: str, now: float) -> dict[str, str]:
+        """Return the headers a provider would send with this body."""
+        return {self.header: self._digest(body, secret)}
+
+    @staticmethod
+    def _digest(body: bytes, secret: str) -> str:
+        return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()

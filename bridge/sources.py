@@ -1,0 +1,85 @@
+"""What the bridge needs to know about a webhook provider, and the registry of them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+Payload = Mapping[str, Any]
+# A transform yields named values; None means "the provider did not send it".
+Values = Mapping[str, str | None]
+
+
+class HeaderLookup(Protocol):
+    """Read access to request headers, case-insensitive as HTTP headers are."""
+
+    def get(self, key: str, default: None = None) -> str | None: ...
+
+
+class SignatureScheme(Protocol):
+    """Verify a delivery's signature over its raw bytes, and make one for tests."""
+
+    def verify(
+        self, body: bytes, headers: HeaderLookup, secrets: Sequence[str], now: float
+    ) -> None: ...
+
+    def sign(self, body: bytes, secret: str, now: float) -> dict[str, str]: ...
+
+
+class TransformError(Exception):
+    """The payload cannot be mapped; the message says what is missing or wrong."""
+
+
+@dataclass(frozen=True)
+class SourceKind:
+    """One provider: how its deliveries are checked, keyed, typed and transformed."""
+
+    name: str
+    content_type: str
+    signature: SignatureScheme
+    # Event types the transform understands, each with the value names it yields.
+    event_values: Mapping[str, tuple[str, ...]]
+    idempotency_key: Callable[[HeaderLookup, bytes], str]
+    event_type: Callable[[Payload], str | None]
+    transform: Callable[[str, Payload], Sequence[Values]]
+
+
+def body_hash_key(body: bytes) -> str:
+    """Return the fallback idempotency key for a delivery without a provider id."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+class SourceRegistry:
+    """Source kinds by name; a name can be registered once."""
+
+    def __init__(self) -> None:
+        self._kinds: dict[str, SourceKind] = {}
+
+    def register(self, kind: SourceKind) -> None:
+        """Add a source kind, refusing a name that is taken."""
+        if kind.name in self._kinds:
+            raise ValueError(f"source kind {kind.name!r} is registered twice")
+        self._kinds[kind.name] = kind
+
+    def get(self, name: str) -> SourceKind | None:
+        """Return the kind registered under name, if any."""
+        return self._kinds.get(name)
+
+    def names(self) -> list[str]:
+        """Return the registered names, sorted."""
+        return sorted(self._kinds)
+
+    def __iter__(self) -> Iterator[SourceKind]:
+        return iter(self._kinds.values())
+
+
+MAX_KEY_LENGTH = 200
+
+
+def bounded_key(key: str) -> str:
+    """Return the key as stored: a very long provider id is kept as its hash."""
+    if len(key) <= MAX_KEY_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode("utf-8")).hexdigest()

@@ -1,0 +1,1 @@
+"""The store: inbox, outbox, rate limiter and account state over SQLAlchemy Core."""

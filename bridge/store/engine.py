@@ -1,0 +1,49 @@
+"""Create the SQLAlchemy engine, with SQLite set up for many writers in WAL mode."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(database_url: str) -> sa.Engine:
+    """Return an engine for the URL; SQLite files get WAL mode and immediate transactions."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, pool_size=10, max_overflow=30)
+    sa.event.listen(engine, "connect", _configure_sqlite_connection)
+    sa.event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control from the sqlite3 module, which would otherwise
+    # begin lazily and deferred: a deferred reader that later writes can fail
+    # with "database is locked" instead of waiting its turn.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # FULL: an acknowledged webhook survives a power cut, not only a crash.
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _begin_immediate(connection: sa.Connection) -> None:
+    # Writers queue on the database lock at BEGIN (honouring busy_timeout), so
+    # a claim's read and its update can never interleave with another claim.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def is_postgresql(engine: sa.Engine) -> bool:
+    """Tell whether the engine speaks to PostgreSQL."""
+    return engine.dialect.name == "postgresql"

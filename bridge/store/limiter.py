@@ -1,0 +1,73 @@
+"""The account rate limiter: a sliding log of calls, one atomic reservation per call.
+
+LeadSquared does not say how its window works, so the limiter assumes the
+strictest reading: never more than the limit in *any* window, wherever it
+starts. A sliding log guarantees that and still lets a full burst go at the
+start of each window, which is most of a short backlog's time. Reservations
+may lie in the future: the caller sleeps until its slot, so calls leave in
+the order their slots were handed out.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bridge.store.tables import account_state, rate_calls
+
+
+def ensure_account(connection: sa.Connection, account: str) -> None:
+    """Create the account's state row if it is not there yet."""
+    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
+    connection.execute(
+        dialect.insert(account_state).values(account=account).on_conflict_do_nothing()
+    )
+
+
+def reserve_call(
+    engine: sa.Engine, account: str, limit: int, window_seconds: float, now: float
+) -> float:
+    """Reserve the earliest slot for one call to the account; return when it may leave."""
+    with engine.begin() as connection:
+        ensure_account(connection, account)
+        state = connection.execute(
+            sa.select(account_state.c.calls_per_window, account_state.c.blocked_until)
+            .where(account_state.c.account == account)
+            .with_for_update()
+        ).one()
+        if state.calls_per_window:
+            limit = min(limit, state.calls_per_window)
+        recent = connection.execute(
+            sa.select(rate_calls.c.at)
+            .where(rate_calls.c.account == account, rate_calls.c.at > now - window_seconds)
+            .order_by(rate_calls.c.at.desc())
+            .limit(limit)
+        ).scalars().all()
+        slot = max(now, state.blocked_until)
+        if recent:
+            slot = max(slot, recent[0])
+        if len(recent) >= limit:
+            slot = max(slot, recent[limit - 1] + window_seconds)
+        connection.execute(sa.insert(rate_calls).values(account=account, at=slot))
+        connection.execute(
+            sa.delete(rate_calls).where(
+                rate_calls.c.account == account, rate_calls.c.at < now - 2 * window_seconds
+            )
+        )
+    return slot
+
+
+def block_until(engine: sa.Engine, account: str, until: float, lowered_limit: int | None) -> None:
+    """After a rate-limit answer: no call before `until`, and the limit LeadSquared named."""
+    with engine.begin() as connection:
+        ensure_account(connection, account)
+        values: dict[str, object] = {
+            "blocked_until": sa.func.max(account_state.c.blocked_until, until)
+            if engine.dialect.name == "sqlite"
+            else sa.func.greatest(account_state.c.blocked_until, until)
+        }
+        if lowered_limit is not None:
+            values["calls_per_window"] = lowered_limit
+        connection.execute(
+            sa.update(account_state).where(account_state.c.account == account).values(**values)
+        )

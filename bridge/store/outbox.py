@@ -1,0 +1,242 @@
+"""The outbox: activities owed to LeadSquared, claimed in batches per opportunity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from bridge.activity import Activity
+from bridge.store.tables import ActivityStatus, account_state, activities
+
+MAX_BATCH = 25  # LeadSquared's bulk call takes at most 25 rows
+
+
+@dataclass(frozen=True)
+class ClaimedActivity:
+    """An activity a worker holds."""
+
+    id: int
+    activity_key: str
+    request: dict[str, Any]
+    attempts: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Activities for one opportunity of one account, posted in one call."""
+
+    account: str
+    opportunity_id: str
+    items: list[ClaimedActivity]
+    # CLAIMED for a batch to post, RECONCILING for one to read back.
+    status: ActivityStatus = ActivityStatus.CLAIMED
+
+    def subset(self, items: Sequence[ClaimedActivity]) -> Batch:
+        """Return a batch of some of these items, for the same opportunity."""
+        return Batch(self.account, self.opportunity_id, list(items), self.status)
+
+
+def insert_activities(connection: sa.Connection, event_id: int, new: Iterable[Activity], now: float) -> None:
+    """Queue an event's activities, due now."""
+    rows = [
+        {
+            "event_id": event_id,
+            "activity_key": a.activity_key,
+            "account": a.account,
+            "opportunity_id": a.opportunity_id,
+            "request": a.request,
+            "status": ActivityStatus.PENDING,
+            "attempts": 0,
+            "created_at": now,
+            "next_attempt_at": now,
+        }
+        for a in new
+    ]
+    if rows:
+        connection.execute(sa.insert(activities), rows)
+
+
+def claim_batch(
+    engine: sa.Engine,
+    worker_id: str,
+    now: float,
+    lease_seconds: float,
+    accounts: Sequence[str],
+) -> Batch | None:
+    """Claim up to 25 due activities of the oldest due opportunity among these accounts."""
+    if not accounts:
+        return None
+    paused = sa.select(account_state.c.account).where(account_state.c.paused)
+    due = sa.and_(
+        activities.c.status == ActivityStatus.PENDING,
+        activities.c.next_attempt_at <= now,
+        activities.c.account.in_(accounts),
+        activities.c.account.not_in(paused),
+    )
+    with engine.begin() as connection:
+        head = connection.execute(
+            sa.select(activities.c.account, activities.c.opportunity_id)
+            .where(due)
+            .order_by(activities.c.next_attempt_at, activities.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if head is None:
+            return None
+        account, opportunity_id = head
+        rows = connection.execute(
+            sa.select(
+                activities.c.id,
+                activities.c.activity_key,
+                activities.c.request,
+                activities.c.attempts,
+                activities.c.created_at,
+            )
+            .where(due, activities.c.account == account, activities.c.opportunity_id == opportunity_id)
+            .order_by(activities.c.id)
+            .limit(MAX_BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not rows:
+            return None
+        _set(connection, [r.id for r in rows], status=ActivityStatus.CLAIMED,
+             claimed_by=worker_id, claim_expires_at=now + lease_seconds)
+    return Batch(account, opportunity_id, [ClaimedActivity(*row) for row in rows])
+
+
+def mark_sending(engine: sa.Engine, batch: Batch, until: float) -> None:
+    """Record, before the call, that these rows are on their way to LeadSquared."""
+    with engine.begin() as connection:
+        _set(connection, _ids(batch.items), status=ActivityStatus.SENDING, claim_expires_at=until)
+
+
+def mark_delivered(engine: sa.Engine, delivered: Sequence[tuple[ClaimedActivity, str]], now: float) -> None:
+    """Record rows LeadSquared created, each with its ProspectActivityId."""
+    if not delivered:
+        return
+    with engine.begin() as connection:
+        for item, prospect_activity_id in delivered:
+            _set(connection, [item.id], status=ActivityStatus.DELIVERED,
+                 prospect_activity_id=prospect_activity_id, delivered_at=now,
+                 claimed_by=None, claim_expires_at=None, last_error=None)
+
+
+def mark_dead(engine: sa.Engine, items: Sequence[ClaimedActivity], reason: str, count_attempt: bool = True) -> None:
+    """Give up on rows, keeping LeadSquared's message as the reason."""
+    _finish(engine, items, ActivityStatus.DEAD, reason, count_attempt, next_attempt_at=None)
+
+
+def mark_unknown(
+    engine: sa.Engine, items: Sequence[ClaimedActivity], reason: str, reconcile_at: float
+) -> None:
+    """Record rows whose fate is unknown: they are reconciled, never blindly reposted."""
+    _finish(engine, items, ActivityStatus.UNKNOWN, reason, count_attempt=True, next_attempt_at=reconcile_at)
+
+
+def reschedule(
+    engine: sa.Engine,
+    items: Sequence[ClaimedActivity],
+    retry_at: float,
+    reason: str | None,
+    count_attempt: bool,
+) -> None:
+    """Put rows back in the queue, due at retry_at."""
+    _finish(engine, items, ActivityStatus.PENDING, reason, count_attempt, next_attempt_at=retry_at)
+
+
+def release_expired(engine: sa.Engine, now: float) -> tuple[int, int]:
+    """Take back claims of dead workers: unsent ones are due again, sent ones unknown."""
+    expired = activities.c.claim_expires_at < now
+    with engine.begin() as connection:
+        released = connection.execute(
+            sa.update(activities)
+            .where(activities.c.status == ActivityStatus.CLAIMED, expired)
+            .values(status=ActivityStatus.PENDING, claimed_by=None, claim_expires_at=None)
+        ).rowcount
+        unknown = connection.execute(
+            sa.update(activities)
+            .where(activities.c.status == ActivityStatus.SENDING, expired)
+            .values(
+                status=ActivityStatus.UNKNOWN, claimed_by=None, claim_expires_at=None,
+                next_attempt_at=now, last_error="the worker stopped while the call was in flight",
+            )
+        ).rowcount
+        unknown += connection.execute(
+            sa.update(activities)
+            .where(activities.c.status == ActivityStatus.RECONCILING, expired)
+            .values(status=ActivityStatus.UNKNOWN, claimed_by=None, claim_expires_at=None)
+        ).rowcount
+    return released, unknown
+
+
+def claim_unknown(
+    engine: sa.Engine, worker_id: str, now: float, lease_seconds: float, accounts: Sequence[str]
+) -> Batch | None:
+    """Claim the unknown-outcome activities of one opportunity, to reconcile them."""
+    if not accounts:
+        return None
+    unknown = sa.and_(
+        activities.c.status == ActivityStatus.UNKNOWN,
+        activities.c.next_attempt_at <= now,
+        activities.c.account.in_(accounts),
+    )
+    with engine.begin() as connection:
+        head = connection.execute(
+            sa.select(activities.c.account, activities.c.opportunity_id)
+            .where(unknown)
+            .order_by(activities.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if head is None:
+            return None
+        rows = connection.execute(
+            sa.select(
+                activities.c.id,
+                activities.c.activity_key,
+                activities.c.request,
+                activities.c.attempts,
+                activities.c.created_at,
+            )
+            .where(unknown, activities.c.account == head.account,
+                   activities.c.opportunity_id == head.opportunity_id)
+            .order_by(activities.c.id)
+            .with_for_update(skip_locked=True)
+        ).all()
+        _set(connection, [r.id for r in rows], status=ActivityStatus.RECONCILING,
+             claimed_by=worker_id, claim_expires_at=now + lease_seconds)
+    items = [ClaimedActivity(*row) for row in rows]
+    return Batch(head.account, head.opportunity_id, items, ActivityStatus.RECONCILING)
+
+
+def _finish(
+    engine: sa.Engine,
+    items: Sequence[ClaimedActivity],
+    status: ActivityStatus,
+    reason: str | None,
+    count_attempt: bool,
+    next_attempt_at: float | None,
+) -> None:
+    if not items:
+        return
+    values: dict[str, Any] = {
+        "status": status, "last_error": reason, "claimed_by": None, "claim_expires_at": None,
+    }
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    if count_attempt:
+        values["attempts"] = activities.c.attempts + 1
+    with engine.begin() as connection:
+        _set(connection, _ids(items), **values)
+
+
+def _set(connection: sa.Connection, ids: list[int], **values: Any) -> None:
+    connection.execute(sa.update(activities).where(activities.c.id.in_(ids)).values(**values))
+
+
+def _ids(items: Iterable[ClaimedActivity]) -> list[int]:
+    return [item.id for item in items]

@@ -1,0 +1,101 @@
+"""The store's schema: inbox (events), outbox (activities), limiter and account state.
+
+Times are float seconds since the epoch, so that SQLite and PostgreSQL compare
+them the same way and the rate limiter can reason in fractions of a second.
+The migrations in bridge/migrations create exactly these tables.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# BIGINT on PostgreSQL; SQLite only auto-increments a column typed INTEGER.
+Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+class EventStatus(enum.StrEnum):
+    """Where an accepted webhook is in the pipeline."""
+
+    RECEIVED = "received"  # stored and acked, not yet transformed
+    TRANSFORMED = "transformed"  # its activities are in the outbox
+    IGNORED = "ignored"  # an event type nobody mapped
+    FAILED = "failed"  # could not be mapped; `reason` says why
+
+
+class ActivityStatus(enum.StrEnum):
+    """Where one LeadSquared activity is in delivery."""
+
+    PENDING = "pending"  # due at next_attempt_at
+    CLAIMED = "claimed"  # a worker holds it and has not posted it yet
+    SENDING = "sending"  # posted, answer not yet recorded: a crash here is an unknown outcome
+    DELIVERED = "delivered"  # LeadSquared created it (prospect_activity_id)
+    UNKNOWN = "unknown"  # may or may not exist in LeadSquared; reconciled before any repost
+    RECONCILING = "reconciling"  # a worker is reading the opportunity back to settle it
+    DEAD = "dead"  # given up on; last_error says why
+
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=False),
+    sa.Column("event_type", sa.String(255)),
+    sa.Column("body", sa.LargeBinary, nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.UniqueConstraint("source", "idempotency_key", name="uq_events_source_key"),
+    sa.Index("ix_events_status_id", "status", "id"),
+)
+
+activities = sa.Table(
+    "activities",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("event_id", Id, sa.ForeignKey("events.id"), nullable=False),
+    sa.Column("activity_key", sa.String(400), nullable=False, unique=True),
+    sa.Column("account", sa.String(64), nullable=False),
+    sa.Column("opportunity_id", sa.String(255), nullable=False),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("claimed_by", sa.String(128)),
+    sa.Column("claim_expires_at", sa.Float),
+    sa.Column("prospect_activity_id", sa.String(64)),
+    sa.Column("delivered_at", sa.Float),
+    sa.Column("last_error", sa.Text),
+    sa.Index("ix_activities_due", "status", "next_attempt_at"),
+    sa.Index("ix_activities_opportunity", "account", "opportunity_id"),
+    sa.Index("ix_activities_event", "event_id"),
+)
+
+# One row per call reserved: the sliding log behind the account rate limiter.
+rate_calls = sa.Table(
+    "rate_calls",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account", sa.String(64), nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("ix_rate_calls_account_at", "account", "at"),
+)
+
+account_state = sa.Table(
+    "account_state",
+    metadata,
+    sa.Column("account", sa.String(64), primary_key=True),
+    # Lowered by a rate-limit answer that names the account's real limit.
+    sa.Column("calls_per_window", sa.Integer),
+    # No call may be reserved before this time (after a 429).
+    sa.Column("blocked_until", sa.Float, nullable=False, server_default="0"),
+    # Set by a 401: no deliveries until a probe succeeds.
+    sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("paused_reason", sa.Text),
+    sa.Column("next_probe_at", sa.Float, nullable=False, server_default="0"),
+)
