@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from bridge.services import Services, build_services
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from bridge.services import Services
 
 
 def create_app(services: Services | None = None) -> Flask:
     """Create the web app that receives webhooks."""
+    # Imported here so that `import bridge.sandbox` does not load the whole service.
+    from flask import Flask
+
     from bridge import health, receiver
     from bridge.logs import configure_logging
+    from bridge.services import build_services
     from bridge.store.migrate import ensure_current
 
     if services is None:

@@ -27,5 +27,7 @@ def check_configuration(path: str, environ: Mapping[str, str]) -> list[str]:
             )
         host = account.base_url
         if host.startswith("http://") and not host.startswith(("http://127.", "http://localhost")):
-            warnings.append(f"accounts.{account.name}: {account.host_env} is plain http; LeadSquared needs https")
+            warnings.append(
+                f"accounts.{account.name}: {account.host_env} is plain http; LeadSquared needs https"
+            )
     return warnings

@@ -46,8 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     up = commands.add_parser(
         "up", help="run web, worker (and the sandbox when no LeadSquared keys are set) on this machine"
     )
-    up.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")),
-                    help="port of the webhook receiver (default: $PORT or 8000)")
+    up.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("PORT", "8000")),
+        help="port of the webhook receiver (default: $PORT or 8000)",
+    )
     up.add_argument("--sandbox-port", type=int, default=8090, help="port of the sandbox (default 8090)")
     up.set_defaults(run=run_up)
 
@@ -57,19 +61,26 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(run=run_migrate)
 
-    check = commands.add_parser("check-config", help="validate bridge.toml and the environment, naming each problem")
+    check = commands.add_parser(
+        "check-config", help="validate bridge.toml and the environment, naming each problem"
+    )
     check.add_argument("path", nargs="?", help="configuration file (default: $BRIDGE_CONFIG or bridge.toml)")
     check.set_defaults(run=run_check_config)
 
-    sandbox = commands.add_parser("sandbox", help="serve a local imitation of LeadSquared's API for trials and tests")
+    sandbox = commands.add_parser(
+        "sandbox", help="serve a local imitation of LeadSquared's API for trials and tests"
+    )
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8090)
     sandbox.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
     sandbox.add_argument("--calls-per-window", type=int, default=25)
     sandbox.add_argument("--window-seconds", type=float, default=5.0)
     sandbox.add_argument("--rate-limit-status", type=int, choices=(429, 403), default=429)
-    sandbox.add_argument("--access-key", default=os.environ.get("SANDBOX_ACCESS_KEY", "u$rsandbox-access"),
-                         help="access key it accepts (default: $SANDBOX_ACCESS_KEY or u$rsandbox-access)")
+    sandbox.add_argument(
+        "--access-key",
+        default=os.environ.get("SANDBOX_ACCESS_KEY", "u$rsandbox-access"),
+        help="access key it accepts (default: $SANDBOX_ACCESS_KEY or u$rsandbox-access)",
+    )
     sandbox.set_defaults(run=run_sandbox)
     return parser
 

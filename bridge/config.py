@@ -31,9 +31,7 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def load_settings(
-    path: str | Path, environ: Mapping[str, str], registry: SourceRegistry
-) -> Settings:
+def load_settings(path: str | Path, environ: Mapping[str, str], registry: SourceRegistry) -> Settings:
     """Read, validate and resolve the configuration file against the environment."""
     document = read_document(Path(path))
     problems = schema_problems(document) or semantic_problems(document, registry)
@@ -121,9 +119,7 @@ def _only_account(accounts: Mapping[str, Any]) -> str:
 
 def build_settings(document: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     """Turn a validated document and the environment into Settings."""
-    accounts = {
-        name: _account(name, raw, environ) for name, raw in document["accounts"].items()
-    }
+    accounts = {name: _account(name, raw, environ) for name, raw in document["accounts"].items()}
     sources = {
         name: _source(name, raw, _only_account(document["accounts"]), environ)
         for name, raw in document.get("sources", {}).items()

@@ -37,21 +37,36 @@ class Deliverer:
         self.stopping = stopping
         self.clock = clock
 
-    def wait_for_slot(self, account: AccountSettings) -> bool:
-        """Reserve a call in the account's window and sleep until it; False if stopping."""
-        now = self.clock()
+    def wait_for_slot(self, account: AccountSettings, before_send: Callable[[], None] | None = None) -> bool:
+        """Reserve a call in the account's window and sleep until it; False if stopping.
+
+        The limiter counts a call at its slot, so the call must leave at its
+        slot: when anything (a slow commit, a busy core) made us late, the slot
+        is given up and a fresh one reserved, rather than sending out of turn.
+        """
         window = account.window_seconds + account.window_margin_seconds
-        slot = reserve_call(self.engine, account.name, account.calls_per_window, window, now)
-        return not self.stopping.wait(max(0.0, slot - now))
+        late_tolerance = account.window_margin_seconds / 2
+        while True:
+            slot = reserve_call(self.engine, account.name, account.calls_per_window, window, self.clock)
+            if self.stopping.wait(max(0.0, slot - self.clock())):
+                return False
+            if before_send is not None:
+                before_send()
+                before_send = None
+            if self.clock() - slot <= late_tolerance:
+                return True
 
     def deliver(self, batch: Batch) -> None:
         """Post the batch and record the outcome; on shutdown, hand it back unsent."""
         account = self.clients[batch.account].account
-        if not self.wait_for_slot(account):
+        lease = self.clock() + self.policy.claim_lease_seconds
+
+        def record_sending() -> None:
+            outbox.mark_sending(self.engine, batch, until=lease)
+
+        if not self.wait_for_slot(account, before_send=record_sending):
             outbox.reschedule(self.engine, batch.items, self.clock(), None, count_attempt=False)
             return
-        lease = self.clock() + self.policy.claim_lease_seconds
-        outbox.mark_sending(self.engine, batch, until=lease)
         rows = [item.request for item in batch.items]
         outcome = self.clients[batch.account].post_activities(batch.opportunity_id, rows)
         self.record(batch, outcome)
@@ -76,7 +91,9 @@ class Deliverer:
                 "LeadSquared refused the account's keys: deliveries paused until a probe succeeds",
                 extra={**fields, "outcome": "paused", "alarm": True},
             )
-            pause_account(self.engine, batch.account, outcome.message, now + self.policy.probe_interval_seconds)
+            pause_account(
+                self.engine, batch.account, outcome.message, now + self.policy.probe_interval_seconds
+            )
             outbox.reschedule(self.engine, batch.items, now, outcome.message, count_attempt=False)
         elif isinstance(outcome, lsq.RateLimited):
             self._record_rate_limited(batch, account, outcome, now)
@@ -103,9 +120,14 @@ class Deliverer:
             outbox.mark_unknown(self.engine, unknown, "LeadSquared's answer left this row out", now)
         log.info(
             "batch posted",
-            extra={"action": "deliver", "account": batch.account, "outcome": "posted",
-                   "delivered": len(delivered), "unknown": len(unknown),
-                   "failed": len(batch.items) - len(delivered) - len(unknown)},
+            extra={
+                "action": "deliver",
+                "account": batch.account,
+                "outcome": "posted",
+                "delivered": len(delivered),
+                "unknown": len(unknown),
+                "failed": len(batch.items) - len(delivered) - len(unknown),
+            },
         )
 
     def _record_rate_limited(
@@ -115,8 +137,12 @@ class Deliverer:
         lowered = outcome.limit if outcome.limit and outcome.limit < account.calls_per_window else None
         log.warning(
             "rate limited: waiting a full window",
-            extra={"action": "deliver", "account": batch.account, "outcome": "rate_limited",
-                   "lowered_limit": lowered},
+            extra={
+                "action": "deliver",
+                "account": batch.account,
+                "outcome": "rate_limited",
+                "lowered_limit": lowered,
+            },
         )
         until = now + window + account.window_margin_seconds
         block_until(self.engine, batch.account, until, lowered)

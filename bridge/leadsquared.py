@@ -245,4 +245,6 @@ def _error_body(answer: requests.Response) -> tuple[str, str]:
         return "", answer.text[:200].strip()
     if not isinstance(body, dict):
         return "", ""
-    return str(body.get("ExceptionType") or ""), str(body.get("ExceptionMessage") or body.get("Message") or "")
+    return str(body.get("ExceptionType") or ""), str(
+        body.get("ExceptionMessage") or body.get("Message") or ""
+    )

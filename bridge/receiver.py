@@ -59,9 +59,7 @@ def receive(source_name: str) -> Answer:
     if not isinstance(payload, dict):
         return rejected(400, "bad_json", "the body must be a JSON object")
     key = bounded_key(kind.idempotency_key(request.headers, body))
-    accepted = insert_event(
-        services.engine, source_name, key, kind.event_type(payload), body, time.time()
-    )
+    accepted = insert_event(services.engine, source_name, key, kind.event_type(payload), body, time.time())
     if not accepted.is_new:
         log.info(
             "duplicate delivery",

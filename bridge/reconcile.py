@@ -11,7 +11,6 @@ rows stay `unknown` for an operator.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from bridge import leadsquared as lsq
@@ -32,7 +31,9 @@ def reconcile(deliverer: Deliverer, batch: Batch) -> None:
     wanted = {item.activity_key: item for item in batch.items}
     found: dict[str, str] = {}
     for event_code in sorted({int(item.request["ActivityEvent"]) for item in batch.items}):
-        outcome = _find_keys(deliverer, client, batch.opportunity_id, event_code, key_field or "", set(wanted))
+        outcome = _find_keys(
+            deliverer, client, batch.opportunity_id, event_code, key_field or "", set(wanted)
+        )
         if not isinstance(outcome, dict):
             _retry_later(deliverer, batch, outcome)
             return
@@ -41,12 +42,20 @@ def reconcile(deliverer: Deliverer, batch: Batch) -> None:
     outbox.mark_delivered(deliverer.engine, [(wanted[k], pid) for k, pid in found.items()], now)
     missing = [item for key, item in wanted.items() if key not in found]
     outbox.reschedule(
-        deliverer.engine, missing, now, "not found in LeadSquared after an unknown outcome: posting again",
+        deliverer.engine,
+        missing,
+        now,
+        "not found in LeadSquared after an unknown outcome: posting again",
         count_attempt=False,
     )
     log.info(
         "reconciled unknown outcomes",
-        extra={"action": "reconcile", "account": batch.account, "found": len(found), "reposted": len(missing)},
+        extra={
+            "action": "reconcile",
+            "account": batch.account,
+            "found": len(found),
+            "reposted": len(missing),
+        },
     )
 
 
@@ -76,14 +85,16 @@ def _find_keys(
     return found
 
 
-def _items(body: Any) -> Iterable[dict[str, Any]]:
+def _items(body: Any) -> list[dict[str, Any]]:
     items = body.get("List") if isinstance(body, dict) else None
     return [item for item in items or [] if isinstance(item, dict)]
 
 
 def _retry_later(deliverer: Deliverer, batch: Batch, outcome: lsq.Outcome) -> None:
     message = getattr(outcome, "message", "the read-back failed")
-    log.warning(f"reconciliation postponed: {message}", extra={"action": "reconcile", "account": batch.account})
+    log.warning(
+        f"reconciliation postponed: {message}", extra={"action": "reconcile", "account": batch.account}
+    )
     now = deliverer.clock()
     attempts = max(item.attempts for item in batch.items)
     decision = decide(attempts, now, now, deliverer.policy)

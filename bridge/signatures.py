@@ -28,9 +28,7 @@ class HexHmacBodySignature:
     def __init__(self, header: str) -> None:
         self.header = header
 
-    def verify(
-        self, body: bytes, headers: HeaderLookup, secrets: Sequence[str], now: float
-    ) -> None:
+    def verify(self, body: bytes, headers: HeaderLookup, secrets: Sequence[str], now: float) -> None:
         """Raise SignatureError unless the header matches the body under any secret."""
         received = (headers.get(self.header) or "").strip()
         if not received:

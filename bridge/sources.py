@@ -15,15 +15,13 @@ Values = Mapping[str, str | None]
 class HeaderLookup(Protocol):
     """Read access to request headers, case-insensitive as HTTP headers are."""
 
-    def get(self, key: str, default: None = None) -> str | None: ...
+    def get(self, key: str, /) -> str | None: ...
 
 
 class SignatureScheme(Protocol):
     """Verify a delivery's signature over its raw bytes, and make one for tests."""
 
-    def verify(
-        self, body: bytes, headers: HeaderLookup, secrets: Sequence[str], now: float
-    ) -> None: ...
+    def verify(self, body: bytes, headers: HeaderLookup, secrets: Sequence[str], now: float) -> None: ...
 
     def sign(self, body: bytes, secret: str, now: float) -> dict[str, str]: ...
 

@@ -27,8 +27,12 @@ def transform_received(services: Services, now: float, limit: int = 200) -> int:
             log.log(
                 level,
                 reason or f"queued {len(activities)} activities",
-                extra={"action": "transform", "source": event.source, "event_id": event.id,
-                       "outcome": status.value},
+                extra={
+                    "action": "transform",
+                    "source": event.source,
+                    "event_id": event.id,
+                    "outcome": status.value,
+                },
             )
     return len(stored)
 

@@ -58,7 +58,9 @@ def _use_sandbox(environ: dict[str, str], sandbox_port: int) -> None:
             environ[variable] = f"demo-{name}-secret"
             lines.append(f"{variable} is unset: using the demo secret 'demo-{name}-secret'")
     width = max(len(line) for line in lines) + 4
-    print("\n".join(["!" * width, *[f"! {line.ljust(width - 4)} !" for line in lines], "!" * width]), flush=True)
+    print(
+        "\n".join(["!" * width, *[f"! {line.ljust(width - 4)} !" for line in lines], "!" * width]), flush=True
+    )
 
 
 def _supervise(commands: dict[str, list[str]], environ: dict[str, str]) -> int:

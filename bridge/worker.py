@@ -142,10 +142,16 @@ class Worker:
             outcome = client.probe()
             if isinstance(outcome, Found):
                 resume_account(self.services.engine, name)
-                log.warning("account keys accepted again: deliveries resumed",
-                            extra={"action": "resume", "account": name})
+                log.warning(
+                    "account keys accepted again: deliveries resumed",
+                    extra={"action": "resume", "account": name},
+                )
             else:
                 postpone_probe(self.services.engine, name, self.clock() + interval)
                 level = logging.CRITICAL if isinstance(outcome, Unauthorized) else logging.WARNING
-                log.log(level, f"account still paused: {outcome.message}",
-                        extra={"action": "probe", "account": name, "alarm": True})
+                message = getattr(outcome, "message", "unexpected answer")
+                log.log(
+                    level,
+                    f"account still paused: {message}",
+                    extra={"action": "probe", "account": name, "alarm": True},
+                )

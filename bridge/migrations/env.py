@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 from bridge.store.engine import make_engine
 from bridge.store.tables import metadata
@@ -22,7 +23,7 @@ def run_migrations() -> None:
     engine.dispose()
 
 
-def _run(conn: object) -> None:
+def _run(conn: Connection) -> None:
     context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()

@@ -33,9 +33,7 @@ def postpone_probe(engine: sa.Engine, account: str, probe_at: float) -> None:
     """Set when the paused account's keys are checked next."""
     with engine.begin() as connection:
         connection.execute(
-            sa.update(account_state)
-            .where(account_state.c.account == account)
-            .values(next_probe_at=probe_at)
+            sa.update(account_state).where(account_state.c.account == account).values(next_probe_at=probe_at)
         )
 
 

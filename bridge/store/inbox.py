@@ -67,9 +67,7 @@ def insert_event(
 def received_events(connection: sa.Connection, limit: int) -> list[StoredEvent]:
     """Return up to limit events waiting for their transform, oldest first, locked."""
     query = (
-        sa.select(
-            events.c.id, events.c.source, events.c.idempotency_key, events.c.event_type, events.c.body
-        )
+        sa.select(events.c.id, events.c.source, events.c.idempotency_key, events.c.event_type, events.c.body)
         .where(events.c.status == EventStatus.RECEIVED)
         .order_by(events.c.id)
         .limit(limit)
@@ -82,6 +80,4 @@ def mark_event(
     connection: sa.Connection, event_id: int, status: EventStatus, reason: str | None = None
 ) -> None:
     """Record where an event ended up after its transform."""
-    connection.execute(
-        sa.update(events).where(events.c.id == event_id).values(status=status, reason=reason)
-    )
+    connection.execute(sa.update(events).where(events.c.id == event_id).values(status=status, reason=reason))

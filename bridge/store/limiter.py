@@ -10,6 +10,8 @@ the order their slots were handed out.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -19,13 +21,11 @@ from bridge.store.tables import account_state, rate_calls
 def ensure_account(connection: sa.Connection, account: str) -> None:
     """Create the account's state row if it is not there yet."""
     dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
-    connection.execute(
-        dialect.insert(account_state).values(account=account).on_conflict_do_nothing()
-    )
+    connection.execute(dialect.insert(account_state).values(account=account).on_conflict_do_nothing())
 
 
 def reserve_call(
-    engine: sa.Engine, account: str, limit: int, window_seconds: float, now: float
+    engine: sa.Engine, account: str, limit: int, window_seconds: float, clock: Callable[[], float]
 ) -> float:
     """Reserve the earliest slot for one call to the account; return when it may leave."""
     with engine.begin() as connection:
@@ -35,14 +35,21 @@ def reserve_call(
             .where(account_state.c.account == account)
             .with_for_update()
         ).one()
+        # Read the clock only once the account is locked: time spent queueing for
+        # the lock must not make the slot look earlier than it is.
+        now = clock()
         if state.calls_per_window:
             limit = min(limit, state.calls_per_window)
-        recent = connection.execute(
-            sa.select(rate_calls.c.at)
-            .where(rate_calls.c.account == account, rate_calls.c.at > now - window_seconds)
-            .order_by(rate_calls.c.at.desc())
-            .limit(limit)
-        ).scalars().all()
+        recent = (
+            connection.execute(
+                sa.select(rate_calls.c.at)
+                .where(rate_calls.c.account == account, rate_calls.c.at > now - window_seconds)
+                .order_by(rate_calls.c.at.desc())
+                .limit(limit)
+            )
+            .scalars()
+            .all()
+        )
         slot = max(now, state.blocked_until)
         if recent:
             slot = max(slot, recent[0])
@@ -54,7 +61,7 @@ def reserve_call(
                 rate_calls.c.account == account, rate_calls.c.at < now - 2 * window_seconds
             )
         )
-    return slot
+    return float(slot)
 
 
 def block_until(engine: sa.Engine, account: str, until: float, lowered_limit: int | None) -> None:

@@ -103,8 +103,13 @@ def claim_batch(
         ).all()
         if not rows:
             return None
-        _set(connection, [r.id for r in rows], status=ActivityStatus.CLAIMED,
-             claimed_by=worker_id, claim_expires_at=now + lease_seconds)
+        _set(
+            connection,
+            [r.id for r in rows],
+            status=ActivityStatus.CLAIMED,
+            claimed_by=worker_id,
+            claim_expires_at=now + lease_seconds,
+        )
     return Batch(account, opportunity_id, [ClaimedActivity(*row) for row in rows])
 
 
@@ -120,12 +125,21 @@ def mark_delivered(engine: sa.Engine, delivered: Sequence[tuple[ClaimedActivity,
         return
     with engine.begin() as connection:
         for item, prospect_activity_id in delivered:
-            _set(connection, [item.id], status=ActivityStatus.DELIVERED,
-                 prospect_activity_id=prospect_activity_id, delivered_at=now,
-                 claimed_by=None, claim_expires_at=None, last_error=None)
+            _set(
+                connection,
+                [item.id],
+                status=ActivityStatus.DELIVERED,
+                prospect_activity_id=prospect_activity_id,
+                delivered_at=now,
+                claimed_by=None,
+                claim_expires_at=None,
+                last_error=None,
+            )
 
 
-def mark_dead(engine: sa.Engine, items: Sequence[ClaimedActivity], reason: str, count_attempt: bool = True) -> None:
+def mark_dead(
+    engine: sa.Engine, items: Sequence[ClaimedActivity], reason: str, count_attempt: bool = True
+) -> None:
     """Give up on rows, keeping LeadSquared's message as the reason."""
     _finish(engine, items, ActivityStatus.DEAD, reason, count_attempt, next_attempt_at=None)
 
@@ -161,8 +175,11 @@ def release_expired(engine: sa.Engine, now: float) -> tuple[int, int]:
             sa.update(activities)
             .where(activities.c.status == ActivityStatus.SENDING, expired)
             .values(
-                status=ActivityStatus.UNKNOWN, claimed_by=None, claim_expires_at=None,
-                next_attempt_at=now, last_error="the worker stopped while the call was in flight",
+                status=ActivityStatus.UNKNOWN,
+                claimed_by=None,
+                claim_expires_at=None,
+                next_attempt_at=now,
+                last_error="the worker stopped while the call was in flight",
             )
         ).rowcount
         unknown += connection.execute(
@@ -202,13 +219,21 @@ def claim_unknown(
                 activities.c.attempts,
                 activities.c.created_at,
             )
-            .where(unknown, activities.c.account == head.account,
-                   activities.c.opportunity_id == head.opportunity_id)
+            .where(
+                unknown,
+                activities.c.account == head.account,
+                activities.c.opportunity_id == head.opportunity_id,
+            )
             .order_by(activities.c.id)
             .with_for_update(skip_locked=True)
         ).all()
-        _set(connection, [r.id for r in rows], status=ActivityStatus.RECONCILING,
-             claimed_by=worker_id, claim_expires_at=now + lease_seconds)
+        _set(
+            connection,
+            [r.id for r in rows],
+            status=ActivityStatus.RECONCILING,
+            claimed_by=worker_id,
+            claim_expires_at=now + lease_seconds,
+        )
     items = [ClaimedActivity(*row) for row in rows]
     return Batch(head.account, head.opportunity_id, items, ActivityStatus.RECONCILING)
 
@@ -224,7 +249,10 @@ def _finish(
     if not items:
         return
     values: dict[str, Any] = {
-        "status": status, "last_error": reason, "claimed_by": None, "claim_expires_at": None,
+        "status": status,
+        "last_error": reason,
+        "claimed_by": None,
+        "claim_expires_at": None,
     }
     if next_attempt_at is not None:
         values["next_attempt_at"] = next_attempt_at

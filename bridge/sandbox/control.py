@@ -1,0 +1,147 @@
+"""Control endpoints for tests, benchmarks and humans; no LeadSquared auth."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from bridge.sandbox.state import FaultKind, FaultRule, current_sandbox
+
+bp = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
+
+FAULT_KEYS = frozenset(
+    {"path", "opportunity_id", "times", "message", "body", *(kind.value for kind in FaultKind)}
+)
+
+
+class ControlInputError(ValueError):
+    """A control request the sandbox cannot act on; the message says what to fix."""
+
+
+@bp.get("/health")
+def health() -> Response:
+    """Say the sandbox is up."""
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/received")
+def received() -> Response:
+    """List accepted activities and every LeadSquared call, in arrival order."""
+    sandbox = current_sandbox()
+    activities, calls = sandbox.state.snapshot()
+    return jsonify(
+        {
+            "activities": [
+                {
+                    "opportunity_id": activity.opportunity_id,
+                    "ProspectActivityId": activity.prospect_activity_id,
+                    "CreatedOn": activity.created_on,
+                    "row": activity.row,
+                }
+                for activity in activities
+            ],
+            "calls": [
+                {
+                    "at": call.arrived - sandbox.state.started,
+                    "path": call.path,
+                    "opportunity_id": call.opportunity_id,
+                    "rows": call.rows,
+                    "status": call.status,
+                }
+                for call in calls
+            ],
+        }
+    )
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    """Forget activities, calls, rate windows and faults."""
+    current_sandbox().state.reset()
+    return jsonify({"status": "reset"})
+
+
+@bp.post("/faults")
+def add_fault() -> Response:
+    """Queue a fault rule for the next matching LeadSquared calls."""
+    try:
+        rule = parse_fault_rule(json.loads(request.get_data()))
+    except ValueError as error:
+        # json's own errors are ValueErrors too; give them a plain hint.
+        message = str(error) if isinstance(error, ControlInputError) else "send a JSON body"
+        response = jsonify({"error": message})
+        response.status_code = 400
+        return response
+    pending = current_sandbox().state.add_fault(rule)
+    response = jsonify({"status": "registered", "kind": rule.kind.value, "pending": pending})
+    response.status_code = 201
+    return response
+
+
+def parse_fault_rule(body: object) -> FaultRule:
+    """Build a FaultRule from the JSON of POST /sandbox/faults."""
+    if not isinstance(body, dict):
+        raise ControlInputError("send a JSON object describing one fault")
+    unknown = sorted(set(body) - FAULT_KEYS)
+    if unknown:
+        allowed = ", ".join(sorted(FAULT_KEYS))
+        raise ControlInputError(f"unknown key '{unknown[0]}'; allowed: {allowed}")
+    outcomes = [kind for kind in FaultKind if kind.value in body]
+    if len(outcomes) != 1:
+        raise ControlInputError("give exactly one of status, fail_rows, omit_rows, delay_seconds")
+    kind = outcomes[0]
+    if "body" in body and kind is not FaultKind.STATUS:
+        raise ControlInputError("'body' goes only with 'status'")
+    if "message" in body and kind is not FaultKind.FAIL_ROWS:
+        raise ControlInputError("'message' goes only with 'fail_rows'")
+    rule = FaultRule(
+        kind=kind,
+        times=positive_int(body.get("times", 1), "times"),
+        path=optional_text(body.get("path"), "path"),
+        opportunity_id=optional_text(body.get("opportunity_id"), "opportunity_id"),
+    )
+    return complete_rule(rule, body)
+
+
+def complete_rule(rule: FaultRule, body: dict[str, Any]) -> FaultRule:
+    """Fill in the outcome part of a fault rule."""
+    if rule.kind is FaultKind.STATUS:
+        status = body["status"]
+        if type(status) is not int or not 200 <= status <= 599:
+            raise ControlInputError("'status' must be an HTTP status from 200 to 599")
+        # Error statuses get a default MX body; a success status must say what it answers.
+        if status < 400 and body.get("body") is None:
+            raise ControlInputError("a 'status' below 400 needs a 'body'")
+        return replace(rule, status=status, body=body.get("body"))
+    if rule.kind is FaultKind.DELAY:
+        delay = body["delay_seconds"]
+        if type(delay) not in (int, float) or delay < 0:
+            raise ControlInputError("'delay_seconds' must be a number of seconds, 0 or more")
+        return replace(rule, delay_seconds=float(delay))
+    rows = body[rule.kind.value]
+    if not isinstance(rows, list) or not rows:
+        raise ControlInputError(f"'{rule.kind.value}' must be a non-empty list of row numbers")
+    numbers = frozenset(positive_int(row, rule.kind.value) for row in rows)
+    message = body.get("message", "Sandbox fault: activity not created")
+    if not isinstance(message, str) or not message:
+        raise ControlInputError("'message' must be a non-empty string")
+    return replace(rule, rows=numbers, message=message)
+
+
+def positive_int(value: object, name: str) -> int:
+    """Return value if it is an integer of 1 or more."""
+    if type(value) is not int or value < 1:
+        raise ControlInputError(f"'{name}' must hold integers of 1 or more")
+    return value
+
+
+def optional_text(value: object, name: str) -> str | None:
+    """Return value if it is absent or a non-empty string."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ControlInputError(f"'{name}' must be a non-empty string")
+    return value

@@ -1,0 +1,178 @@
+"""Shared fixtures: real SQLite files, a real PostgreSQL database, a sandbox over HTTP."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from bridge import create_app
+from bridge.config import load_settings, normalize_database_url
+from bridge.sandbox import SandboxServer, SandboxSettings, start_sandbox
+from bridge.services import Services
+from bridge.store.engine import make_engine
+from bridge.store.migrate import upgrade_to_head
+from tests.support import RAZORPAY_SECRET
+from transforms import REGISTRY
+
+POSTGRES_ENV = "BRIDGE_TEST_POSTGRES_URL"
+ROOT = Path(__file__).resolve().parent.parent
+# Engines the tests opened, closed before their database is dropped.
+OPENED_ENGINES: list[sa.Engine] = []
+
+# A complete configuration; tests change a value with str.replace on a unique line.
+TEST_CONFIG = """
+[server]
+max_body_bytes = 65536
+
+[delivery]
+max_attempts = 3
+max_age_seconds = 3600
+backoff_base_seconds = 0.05
+backoff_max_seconds = 0.2
+claim_lease_seconds = 30
+poll_interval_seconds = 0.05
+probe_interval_seconds = 0.2
+
+[accounts.main]
+auth = "headers"
+calls_per_window = 25
+window_seconds = 5
+window_margin_seconds = 0.05
+max_in_flight = 25
+timeout_seconds = 5
+key_field = "mx_Custom_10"
+
+[sources.razorpay]
+kind = "razorpay"
+account = "main"
+secret_env = "RAZORPAY_WEBHOOK_SECRET"
+previous_secret_envs = ["RAZORPAY_WEBHOOK_SECRET_PREVIOUS"]
+opportunity_id_path = "payload.payment.entity.notes.opportunity_id"
+owner_email = "payments@example.com"
+
+[sources.razorpay.events."payment.captured"]
+activity_event = 201
+note = "Payment {payment_id} captured: {currency} {amount} by {method}"
+[sources.razorpay.events."payment.captured".fields]
+mx_Custom_1 = "payment_id"
+mx_Custom_2 = "amount"
+mx_Custom_3 = "method"
+mx_Custom_4 = "paid_at"
+
+[sources.razorpay.events."payment.failed"]
+activity_event = 202
+note = "Payment {payment_id} failed: {error_code} {error_description}"
+[sources.razorpay.events."payment.failed".fields]
+mx_Custom_1 = "payment_id"
+mx_Custom_6 = "error_code"
+"""
+
+
+def postgres_admin_url() -> str:
+    """Return the PostgreSQL URL CI provides, or skip the test saying how to run it."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (bash .ci/run sets it)")
+    probe = sa.create_engine(normalize_database_url(url), poolclass=sa.pool.NullPool)
+    try:
+        with probe.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        pytest.skip(f"PostgreSQL at {POSTGRES_ENV} is not reachable: {error.orig}")
+    finally:
+        probe.dispose()
+    return normalize_database_url(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/bridge.db"
+        engine = make_engine(url)
+        upgrade_to_head(engine)
+        engine.dispose()
+        yield url
+        for opened in OPENED_ENGINES:
+            opened.dispose()
+        OPENED_ENGINES.clear()
+        return
+    admin = sa.create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    name = f"lsqb_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    engine.dispose()
+    yield url
+    for opened in OPENED_ENGINES:
+        opened.dispose()
+    OPENED_ENGINES.clear()
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    admin.dispose()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """A LeadSquared sandbox on a free loopback port."""
+    server = start_sandbox(SandboxSettings())
+    yield server
+    server.stop()
+
+
+def write_config(tmp_path: Path, text: str = TEST_CONFIG) -> Path:
+    """Write a configuration file and return its path."""
+    path = tmp_path / "bridge.toml"
+    path.write_text(text)
+    return path
+
+
+def bridge_environ(database_url: str, sandbox: SandboxServer | None, **extra: str) -> dict[str, str]:
+    """Return the environment a bridge process gets in these tests."""
+    environ = {"DATABASE_URL": database_url, "RAZORPAY_WEBHOOK_SECRET": RAZORPAY_SECRET}
+    if sandbox is not None:
+        environ.update(
+            LSQ_HOST=sandbox.url,
+            LSQ_ACCESS_KEY=sandbox.settings.access_key,
+            LSQ_SECRET_KEY=sandbox.settings.secret_key,
+        )
+    environ.update(extra)
+    return environ
+
+
+def make_services(
+    tmp_path: Path, database_url: str, sandbox: SandboxServer | None, config: str = TEST_CONFIG, **env: str
+) -> Services:
+    """Load settings from a config text and open the store, as the processes do."""
+    environ = bridge_environ(database_url, sandbox, **env)
+    settings = load_settings(write_config(tmp_path, config), environ, REGISTRY)
+    engine = make_engine(settings.database_url)
+    OPENED_ENGINES.append(engine)
+    return Services(settings, engine, REGISTRY)
+
+
+@pytest.fixture
+def services(tmp_path: Path, database_url: str, sandbox: SandboxServer) -> Services:
+    """The bridge's services on a fresh database, posting to the sandbox."""
+    return make_services(tmp_path, database_url, sandbox)
+
+
+@pytest.fixture
+def app(services: Services) -> Flask:
+    """The web app, built by its factory."""
+    return create_app(services)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A client for the web app."""
+    return app.test_client()
