@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from bridge.settings import AccountSettings
 
@@ -186,14 +187,18 @@ class LeadSquaredClient:
 
 def _never_sent(error: requests.ConnectionError) -> bool:
     """Tell whether the connection failed before any byte of the request left."""
-    cause: BaseException | None = error
-    while cause is not None:
-        name = type(cause).__name__
-        if name in ("NewConnectionError", "NameResolutionError", "ConnectTimeoutError"):
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        cause = pending.pop()
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, NewConnectionError | NameResolutionError | ConnectTimeoutError):
             return True
-        cause = cause.__context__ or getattr(cause, "reason", None) or cause.__cause__
-        if cause is error:
-            break
+        # requests wraps urllib3's errors in args; urllib3 keeps its cause in `reason`.
+        linked = [cause.__cause__, cause.__context__, getattr(cause, "reason", None), *cause.args]
+        pending.extend(c for c in linked if isinstance(c, BaseException))
     return False
 
 

@@ -73,4 +73,5 @@ def configure_logging(secrets: Iterable[str], level: str = "INFO") -> RedactingF
     root.setLevel(level)
     # requests/urllib3 log full URLs at DEBUG; the filter guards them, but keep them quiet.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return redactor

@@ -97,7 +97,9 @@ def test_postgres_urls_use_psycopg(tmp_path: Path) -> None:
     assert settings.database_url == "postgresql+psycopg://u:p@db.example.com/app"
 
 
-def test_check_config_passes_and_warns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_check_config_passes_and_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """check-config exits 0 on a good file and prints its warnings."""
     for name, value in ENV.items():
         monkeypatch.setenv(name, value)
@@ -108,8 +110,8 @@ def test_check_config_passes_and_warns(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_check_config_names_missing_leadsquared_variables(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
-) -> None:  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """check-config exits 2 naming each LeadSquared variable that is unset."""
     monkeypatch.setenv("RAZORPAY_WEBHOOK_SECRET", "s")
     for name in ("LSQ_HOST", "LSQ_ACCESS_KEY", "LSQ_SECRET_KEY"):

@@ -312,3 +312,30 @@ def test_the_limiter_never_lets_more_than_the_limit_into_a_window(tmp_path: Path
     for index in range(len(arrivals) - 5):
         assert arrivals[index + 5] - arrivals[index] >= 1.0
     assert statuses(services) == {"delivered": 40}
+
+
+def test_keys_in_the_query_string_are_url_encoded_and_never_logged(
+    tmp_path: Path, database_url: str, sandbox: SandboxServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With auth = "query" the `$` in the access key arrives intact, and the bridge logs no key."""
+    caplog.set_level("INFO")
+    config = TEST_CONFIG.replace('auth = "headers"', 'auth = "query"')
+    services = make_services(tmp_path, database_url, sandbox, config)
+    add_fault(sandbox.url, path=BULK, status=503, body={"Message": "Service Unavailable"})
+    accept(create_app(services).test_client(), 2, 1)
+    run_worker_until(services, settled(services))
+    assert statuses(services) == {"delivered": 2}
+    for secret in (sandbox.settings.access_key, sandbox.settings.secret_key, "u%24rsandbox-access"):
+        assert secret not in caplog.text
+
+
+def test_a_refused_connection_is_retried_not_unknown(tmp_path: Path, database_url: str) -> None:
+    """Nothing listening at the host: the call never left, so it is retried and then dead, never unknown."""
+    services = make_services(
+        tmp_path, database_url, None, LSQ_HOST="http://127.0.0.1:9", LSQ_ACCESS_KEY="a", LSQ_SECRET_KEY="b"
+    )
+    accept(create_app(services).test_client(), 1, 1)
+    run_worker_until(services, settled(services))
+    [row] = activity_rows(services)
+    assert (row.status, row.attempts) == ("dead", 3)
+    assert "could not connect" in row.last_error

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,14 +37,14 @@ def start(argv: list[str], environ: dict[str, str], log: Path) -> subprocess.Pop
         return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
 
 
-def wait_until(check: object, timeout: float, what: str) -> None:
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
     """Poll check() until it is true; fail naming what did not happen."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if check():  # type: ignore[operator]
+            if check():
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.05)
     raise AssertionError(f"{what} did not happen within {timeout} s")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import razorpay as razorpay_sdk
@@ -11,6 +13,7 @@ from werkzeug.datastructures import Headers
 
 from bridge.config import load_settings
 from bridge.mapping import Failed, Mapped, map_event
+from bridge.settings import Settings
 from bridge.signatures import SignatureError
 from bridge.store.inbox import StoredEvent
 from tests.conftest import ROOT
@@ -89,7 +92,7 @@ def test_the_event_id_header_is_the_idempotency_key() -> None:
     assert razorpay.idempotency_key(Headers(), body).startswith("sha256:")
 
 
-def example_settings():  # type: ignore[no-untyped-def]
+def example_settings() -> Settings:
     """Load bridge.example.toml, the configuration users start from."""
     return load_settings(ROOT / "bridge.example.toml", {"RAZORPAY_WEBHOOK_SECRET": "x"}, REGISTRY)
 
@@ -119,7 +122,9 @@ def test_golden_payloads_become_the_expected_activities(event_type: str) -> None
         (lambda p: p.update(payload="oops"), "no opportunity id"),
     ],
 )
-def test_unmappable_payloads_fail_with_a_reason(mutate, reason: str) -> None:  # type: ignore[no-untyped-def]
+def test_unmappable_payloads_fail_with_a_reason(
+    mutate: Callable[[dict[str, Any]], object], reason: str
+) -> None:
     """A payload missing what the mapping needs fails, saying what is missing."""
     settings = example_settings()
     source = settings.sources["razorpay"]

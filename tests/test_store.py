@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -27,7 +28,7 @@ def test_migrations_bring_a_fresh_database_to_head(database_url: str) -> None:
     engine.dispose()
 
 
-def test_an_unmigrated_database_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_an_unmigrated_database_is_refused(tmp_path: Path) -> None:
     """Starting on a database without the schema says to run migrate."""
     engine = make_engine(f"sqlite:///{tmp_path}/empty.db")
     try:
