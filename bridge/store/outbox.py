@@ -68,8 +68,6 @@ def claim_batch(
     accounts: Sequence[str],
 ) -> Batch | None:
     """Claim up to 25 due activities of the oldest due opportunity among these accounts."""
-    if not accounts:
-        return None
     paused = sa.select(account_state.c.account).where(account_state.c.paused)
     due = sa.and_(
         activities.c.status == ActivityStatus.PENDING,
@@ -77,17 +75,50 @@ def claim_batch(
         activities.c.account.in_(accounts),
         activities.c.account.not_in(paused),
     )
+    claim = Claim(worker_id, now + lease_seconds, ActivityStatus.CLAIMED, MAX_BATCH)
+    return _claim_opportunity(engine, due, claim) if accounts else None
+
+
+def claim_unknown(
+    engine: sa.Engine, worker_id: str, now: float, lease_seconds: float, accounts: Sequence[str]
+) -> Batch | None:
+    """Claim the unknown-outcome activities of one opportunity, to reconcile them."""
+    unknown = sa.and_(
+        activities.c.status == ActivityStatus.UNKNOWN,
+        activities.c.next_attempt_at <= now,
+        activities.c.account.in_(accounts),
+    )
+    claim = Claim(worker_id, now + lease_seconds, ActivityStatus.RECONCILING, None)
+    return _claim_opportunity(engine, unknown, claim) if accounts else None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who claims, until when, into which status, and how many rows at most."""
+
+    worker_id: str
+    expires_at: float
+    status: ActivityStatus
+    limit: int | None
+
+
+def _claim_opportunity(engine: sa.Engine, wanted: sa.ColumnElement[bool], claim: Claim) -> Batch | None:
+    """Claim the wanted rows of the opportunity whose wanted row is oldest."""
     with engine.begin() as connection:
         head = connection.execute(
             sa.select(activities.c.account, activities.c.opportunity_id)
-            .where(due)
+            .where(wanted)
             .order_by(activities.c.next_attempt_at, activities.c.id)
             .limit(1)
             .with_for_update(skip_locked=True)
         ).first()
         if head is None:
             return None
-        account, opportunity_id = head
+        same_opportunity = sa.and_(
+            wanted,
+            activities.c.account == head.account,
+            activities.c.opportunity_id == head.opportunity_id,
+        )
         rows = connection.execute(
             sa.select(
                 activities.c.id,
@@ -96,9 +127,9 @@ def claim_batch(
                 activities.c.attempts,
                 activities.c.created_at,
             )
-            .where(due, activities.c.account == account, activities.c.opportunity_id == opportunity_id)
+            .where(same_opportunity)
             .order_by(activities.c.id)
-            .limit(MAX_BATCH)
+            .limit(claim.limit)
             .with_for_update(skip_locked=True)
         ).all()
         if not rows:
@@ -106,11 +137,12 @@ def claim_batch(
         _set(
             connection,
             [r.id for r in rows],
-            status=ActivityStatus.CLAIMED,
-            claimed_by=worker_id,
-            claim_expires_at=now + lease_seconds,
+            status=claim.status,
+            claimed_by=claim.worker_id,
+            claim_expires_at=claim.expires_at,
         )
-    return Batch(account, opportunity_id, [ClaimedActivity(*row) for row in rows])
+    items = [ClaimedActivity(*row) for row in rows]
+    return Batch(head.account, head.opportunity_id, items, claim.status)
 
 
 def mark_sending(engine: sa.Engine, batch: Batch, until: float) -> None:
@@ -188,54 +220,6 @@ def release_expired(engine: sa.Engine, now: float) -> tuple[int, int]:
             .values(status=ActivityStatus.UNKNOWN, claimed_by=None, claim_expires_at=None)
         ).rowcount
     return released, unknown
-
-
-def claim_unknown(
-    engine: sa.Engine, worker_id: str, now: float, lease_seconds: float, accounts: Sequence[str]
-) -> Batch | None:
-    """Claim the unknown-outcome activities of one opportunity, to reconcile them."""
-    if not accounts:
-        return None
-    unknown = sa.and_(
-        activities.c.status == ActivityStatus.UNKNOWN,
-        activities.c.next_attempt_at <= now,
-        activities.c.account.in_(accounts),
-    )
-    with engine.begin() as connection:
-        head = connection.execute(
-            sa.select(activities.c.account, activities.c.opportunity_id)
-            .where(unknown)
-            .order_by(activities.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if head is None:
-            return None
-        rows = connection.execute(
-            sa.select(
-                activities.c.id,
-                activities.c.activity_key,
-                activities.c.request,
-                activities.c.attempts,
-                activities.c.created_at,
-            )
-            .where(
-                unknown,
-                activities.c.account == head.account,
-                activities.c.opportunity_id == head.opportunity_id,
-            )
-            .order_by(activities.c.id)
-            .with_for_update(skip_locked=True)
-        ).all()
-        _set(
-            connection,
-            [r.id for r in rows],
-            status=ActivityStatus.RECONCILING,
-            claimed_by=worker_id,
-            claim_expires_at=now + lease_seconds,
-        )
-    items = [ClaimedActivity(*row) for row in rows]
-    return Batch(head.account, head.opportunity_id, items, ActivityStatus.RECONCILING)
 
 
 def _finish(
