@@ -15,7 +15,7 @@ def create_app(services: Services | None = None) -> Flask:
     # Imported here so that `import bridge.sandbox` does not load the whole service.
     from flask import Flask
 
-    from bridge import health, receiver
+    from bridge import health, http_errors, receiver
     from bridge.logs import configure_logging
     from bridge.services import build_services
     from bridge.store.migrate import ensure_current
@@ -29,4 +29,5 @@ def create_app(services: Services | None = None) -> Flask:
     app.extensions["bridge"] = services
     app.register_blueprint(receiver.bp)
     app.register_blueprint(health.bp)
+    http_errors.register(app)
     return app

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
@@ -233,3 +234,24 @@ def test_error_bodies_are_json_one_liners(client: FlaskClient) -> None:
     assert answer.status_code == 401
     assert set(json.loads(answer.data)) == {"status", "error", "message"}
     assert "\n" not in json_of(answer)["message"]
+
+
+def test_other_http_errors_are_json_too(client: FlaskClient) -> None:
+    """A wrong method or path answers JSON saying what is wrong, not an HTML page."""
+    wrong_method = client.get(URL)
+    assert wrong_method.status_code == 405
+    assert json_of(wrong_method)["error"] == "method_not_allowed"
+    nowhere = client.post("/hooks/razorpay")
+    assert nowhere.status_code == 404
+    assert json_of(nowhere)["status"] == "rejected"
+
+
+def test_a_store_failure_is_a_500_so_the_provider_retries(client: FlaskClient, services: Services) -> None:
+    """When the database cannot take the event, the answer is 500 and says nothing was stored."""
+    with services.engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE activities"))
+        connection.execute(sa.text("DROP TABLE events"))
+    body = body_of(payment_event("pay_F1", "opp-1"))
+    answer = client.post(URL, data=body, headers=razorpay_headers(body, "evt_F1"))
+    assert answer.status_code == 500
+    assert "stored nothing" in json_of(answer)["message"]

@@ -31,14 +31,18 @@ def reserve_call(
     with engine.begin() as connection:
         ensure_account(connection, account)
         state = connection.execute(
-            sa.select(account_state.c.calls_per_window, account_state.c.blocked_until)
+            sa.select(
+                account_state.c.calls_per_window,
+                account_state.c.lowered_until,
+                account_state.c.blocked_until,
+            )
             .where(account_state.c.account == account)
             .with_for_update()
         ).one()
         # Read the clock only once the account is locked: time spent queueing for
         # the lock must not make the slot look earlier than it is.
         now = clock()
-        if state.calls_per_window:
+        if state.calls_per_window and state.lowered_until > now:
             limit = min(limit, state.calls_per_window)
         recent = (
             connection.execute(
@@ -64,8 +68,11 @@ def reserve_call(
     return float(slot)
 
 
+LOWERED_LIMIT_SECONDS = 3600.0
+
+
 def block_until(engine: sa.Engine, account: str, until: float, lowered_limit: int | None) -> None:
-    """After a rate-limit answer: no call before `until`, and the limit LeadSquared named."""
+    """After a rate-limit answer: no call before `until`, and for an hour the limit LeadSquared named."""
     with engine.begin() as connection:
         ensure_account(connection, account)
         values: dict[str, object] = {
@@ -75,6 +82,7 @@ def block_until(engine: sa.Engine, account: str, until: float, lowered_limit: in
         }
         if lowered_limit is not None:
             values["calls_per_window"] = lowered_limit
+            values["lowered_until"] = until + LOWERED_LIMIT_SECONDS
         connection.execute(
             sa.update(account_state).where(account_state.c.account == account).values(**values)
         )

@@ -90,8 +90,10 @@ account_state = sa.Table(
     "account_state",
     metadata,
     sa.Column("account", sa.String(64), primary_key=True),
-    # Lowered by a rate-limit answer that names the account's real limit.
+    # Lowered by a rate-limit answer that names the account's real limit, until
+    # lowered_until: a plan upgrade should not need anyone to edit the database.
     sa.Column("calls_per_window", sa.Integer),
+    sa.Column("lowered_until", sa.Float, nullable=False, server_default="0"),
     # No call may be reserved before this time (after a 429).
     sa.Column("blocked_until", sa.Float, nullable=False, server_default="0"),
     # Set by a 401: no deliveries until a probe succeeds.

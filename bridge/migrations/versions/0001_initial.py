@@ -64,6 +64,7 @@ def upgrade() -> None:
         "account_state",
         sa.Column("account", sa.String(64), primary_key=True),
         sa.Column("calls_per_window", sa.Integer),
+        sa.Column("lowered_until", sa.Float, nullable=False, server_default="0"),
         sa.Column("blocked_until", sa.Float, nullable=False, server_default="0"),
         sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("paused_reason", sa.Text),
