@@ -41,7 +41,9 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
 def _begin_immediate(connection: sa.Connection) -> None:
     # Writers queue on the database lock at BEGIN (honouring busy_timeout), so
     # a claim's read and its update can never interleave with another claim.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Sent on the driver's connection: this runs once per webhook, and going
+    # through SQLAlchemy's statement machinery cost a sixth of an ack's CPU.
+    connection.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
 
 def is_postgresql(engine: sa.Engine) -> bool:

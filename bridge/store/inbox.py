@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -38,30 +39,40 @@ def insert_event(
     received_at: float,
 ) -> Accepted:
     """Store a delivery once; a known (source, key) returns the first one's id."""
-    dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
-    insert = (
+    params = {
+        "source": source,
+        "idempotency_key": idempotency_key,
+        "event_type": event_type,
+        "body": body,
+        "received_at": received_at,
+        "status": EventStatus.RECEIVED.value,
+    }
+    with engine.begin() as connection:
+        new_id = connection.execute(_insert_once(engine.dialect.name), params).scalar()
+        if new_id is not None:
+            return Accepted(int(new_id), is_new=True)
+        existing = connection.execute(_FIND_EVENT, params).scalar_one()
+        return Accepted(int(existing), is_new=False)
+
+
+@functools.cache
+def _insert_once(dialect_name: str) -> sa.Insert:
+    """Return the insert that skips a known key, built once: it runs for every webhook."""
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
+    insert: sa.Insert = (
         dialect.insert(events)
-        .values(
-            source=source,
-            idempotency_key=idempotency_key,
-            event_type=event_type,
-            body=body,
-            received_at=received_at,
-            status=EventStatus.RECEIVED,
-        )
+        .values({name: sa.bindparam(name) for name in _INSERTED})
         .on_conflict_do_nothing(index_elements=["source", "idempotency_key"])
         .returning(events.c.id)
     )
-    with engine.begin() as connection:
-        new_id = connection.execute(insert).scalar()
-        if new_id is not None:
-            return Accepted(int(new_id), is_new=True)
-        existing = connection.execute(
-            sa.select(events.c.id).where(
-                events.c.source == source, events.c.idempotency_key == idempotency_key
-            )
-        ).scalar_one()
-        return Accepted(int(existing), is_new=False)
+    return insert
+
+
+_INSERTED = ("source", "idempotency_key", "event_type", "body", "received_at", "status")
+_FIND_EVENT = sa.select(events.c.id).where(
+    events.c.source == sa.bindparam("source"),
+    events.c.idempotency_key == sa.bindparam("idempotency_key"),
+)
 
 
 def received_events(connection: sa.Connection, limit: int) -> list[StoredEvent]:
