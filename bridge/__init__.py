@@ -18,6 +18,7 @@ def create_app(services: Services | None = None) -> Flask:
     from bridge import health, http_errors, receiver
     from bridge.logs import configure_logging
     from bridge.services import build_services
+    from bridge.store.inbox import Inbox
     from bridge.store.migrate import ensure_current
 
     if services is None:
@@ -27,6 +28,7 @@ def create_app(services: Services | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_body_bytes
     app.extensions["bridge"] = services
+    app.extensions["bridge_inbox"] = Inbox(services.engine)
     app.register_blueprint(receiver.bp)
     app.register_blueprint(health.bp)
     http_errors.register(app)

@@ -13,7 +13,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from bridge.services import Services
 from bridge.signatures import SignatureError
 from bridge.sources import bounded_key
-from bridge.store.inbox import insert_event
+from bridge.store.inbox import Inbox
 
 bp = Blueprint("receiver", __name__)
 log = logging.getLogger(__name__)
@@ -59,14 +59,17 @@ def receive(source_name: str) -> Answer:
     if not isinstance(payload, dict):
         return rejected(400, "bad_json", "the body must be a JSON object")
     key = bounded_key(kind.idempotency_key(request.headers, body))
-    accepted = insert_event(services.engine, source_name, key, kind.event_type(payload), body, time.time())
+    inbox: Inbox = current_app.extensions["bridge_inbox"]
+    accepted = inbox.insert(source_name, key, kind.event_type(payload), body, time.time())
+    # Acceptances are DEBUG: the event row is their record, and a log line per
+    # webhook cost a fifth of an ack's CPU. Refusals stay WARNING.
     if not accepted.is_new:
-        log.info(
+        log.debug(
             "duplicate delivery",
             extra={"action": "duplicate", "source": source_name, "event_id": accepted.event_id},
         )
         return {"status": "duplicate", "event_id": accepted.event_id}, 200
-    log.info(
+    log.debug(
         "webhook accepted",
         extra={"action": "accept", "source": source_name, "event_id": accepted.event_id},
     )

@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+import sqlalchemy as sa
+
 from bridge.config import ConfigError, credential_problems
 from bridge.delivery import Deliverer
 from bridge.leadsquared import Found, LeadSquaredClient, Unauthorized
@@ -66,7 +68,15 @@ class Worker:
         log.info("worker started", extra={"action": "start", "worker": self.worker_id})
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
             while not self.stopping.is_set():
-                if not self.step(pool):
+                try:
+                    busy = self.step(pool)
+                except sa.exc.SQLAlchemyError:
+                    # A lost database connection or a failover: the pool replaces
+                    # the connection; nothing claimed is lost, claims just expire.
+                    log.exception("store unavailable: retrying", extra={"action": "store_error"})
+                    busy = False
+                    self.stopping.wait(1.0)
+                if not busy:
                     with self.changed:
                         self.changed.wait(self.services.settings.delivery.poll_interval_seconds)
         log.info("worker stopped", extra={"action": "stop", "worker": self.worker_id})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from bridge.sandbox import SandboxServer
 from bridge.services import Services
 from bridge.store.outbox import insert_activities
 from bridge.store.tables import account_state, activities, events
+from bridge.worker import Worker
 from tests.conftest import TEST_CONFIG, make_services
 from tests.support import (
     activity_rows,
@@ -339,3 +341,36 @@ def test_a_refused_connection_is_retried_not_unknown(tmp_path: Path, database_ur
     [row] = activity_rows(services)
     assert (row.status, row.attempts) == ("dead", 3)
     assert "could not connect" in row.last_error
+
+
+def test_the_worker_survives_postgresql_dropping_its_connections(
+    client: FlaskClient, services: Services, sandbox: SandboxServer, database_url: str
+) -> None:
+    """Connections killed under a running worker cost a retry, not the worker: later events still go out."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to drop connections")
+    worker = Worker(services)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        accept(client, 2, 1, prefix="early")
+        deadline = time.monotonic() + 20
+        while statuses(services) != {"delivered": 2} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        outsider = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+        with outsider.connect() as connection:
+            connection.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        outsider.dispose()
+        accept(client, 2, 1, prefix="late")
+        while statuses(services) != {"delivered": 4} and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+        thread.join(timeout=30)
+    assert statuses(services) == {"delivered": 4}
+    assert len(sandbox_received(sandbox.url)["activities"]) == 4

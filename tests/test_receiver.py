@@ -255,3 +255,26 @@ def test_a_store_failure_is_a_500_so_the_provider_retries(client: FlaskClient, s
     answer = client.post(URL, data=body, headers=razorpay_headers(body, "evt_F1"))
     assert answer.status_code == 500
     assert "stored nothing" in json_of(answer)["message"]
+
+
+def test_a_connection_the_server_dropped_costs_no_delivery(
+    client: FlaskClient, services: Services, database_url: str
+) -> None:
+    """After PostgreSQL drops the pooled connections, the next delivery is still accepted."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to drop connections")
+    body = body_of(payment_event("pay_G1", "opp-1"))
+    assert client.post(URL, data=body, headers=razorpay_headers(body, "evt_G1")).status_code == 202
+    outsider = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    with outsider.connect() as connection:
+        dropped = connection.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    outsider.dispose()
+    assert dropped >= 1
+    body = body_of(payment_event("pay_G2", "opp-1"))
+    assert client.post(URL, data=body, headers=razorpay_headers(body, "evt_G2")).status_code == 202
+    assert count(services, events) == 2

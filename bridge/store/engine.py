@@ -15,7 +15,10 @@ def make_engine(database_url: str) -> sa.Engine:
     """Return an engine for the URL; SQLite files get WAL mode and immediate transactions."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=30)
+        # No pre-ping: it would cost a round trip on every webhook. A connection
+        # the server dropped fails its statement instead; the inbox retries that
+        # once on a fresh one, and the worker's claims survive any failure.
+        return sa.create_engine(url, pool_size=10, max_overflow=30, pool_recycle=1800)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url, pool_size=10, max_overflow=30)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from bridge.store.tables import EventStatus, events
 
@@ -30,6 +31,90 @@ class StoredEvent:
     body: bytes
 
 
+class Inbox:
+    """Stores deliveries, each once: the one write on the webhook's hot path.
+
+    The statements are SQLAlchemy Core, compiled once for the engine's dialect
+    and run on a pooled driver connection: going through a Core Connection for
+    every webhook cost more CPU than the rest of the receiver put together.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
+        insert = (
+            dialect.insert(events)
+            .values({name: sa.bindparam(name) for name in _INSERTED})
+            .on_conflict_do_nothing(index_elements=["source", "idempotency_key"])
+            .returning(events.c.id)
+        )
+        self._insert = _Compiled(insert, engine.dialect)
+        self._find = _Compiled(_FIND_EVENT, engine.dialect)
+        self._begin = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
+
+    def insert(
+        self, source: str, idempotency_key: str, event_type: str | None, body: bytes, received_at: float
+    ) -> Accepted:
+        """Store a delivery once; a known (source, key) returns the first one's id."""
+        params = {
+            "source": source,
+            "idempotency_key": idempotency_key,
+            "event_type": event_type,
+            "body": body,
+            "received_at": received_at,
+            "status": EventStatus.RECEIVED.value,
+        }
+        try:
+            return self._insert_once(params)
+        except _Dropped:
+            # The server dropped a pooled connection (a restart, a failover), so
+            # it has likely dropped the others in the pool too: start a new pool.
+            self.engine.dispose()
+            return self._insert_once(params)
+
+    def _insert_once(self, params: dict[str, Any]) -> Accepted:
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            if self._begin:
+                cursor.execute(self._begin)
+            new_id = self._insert.first(cursor, params)
+            existing: Any = None if new_id is not None else self._find.first(cursor, params)
+            connection.commit() if self._begin is None else cursor.execute("COMMIT")
+        except self.engine.dialect.loaded_dbapi.Error as error:
+            if self.engine.dialect.is_disconnect(error, connection.dbapi_connection, None):
+                connection.invalidate()
+                raise _Dropped() from error
+            connection.rollback()
+            raise
+        finally:
+            connection.close()  # back to the pool
+        if new_id is not None:
+            return Accepted(int(new_id), is_new=True)
+        return Accepted(int(existing), is_new=False)
+
+
+class _Dropped(Exception):
+    """The server had closed the connection the statement ran on."""
+
+
+class _Compiled:
+    """A Core statement compiled once, run on a driver cursor."""
+
+    def __init__(self, statement: sa.ClauseElement, dialect: sa.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        self.sql = str(compiled)
+        self.positions = compiled.positiontup if compiled.positional else None
+
+    def first(self, cursor: Any, params: dict[str, Any]) -> Any:
+        """Run with these parameters; return the first column of the first row, if any."""
+        args = tuple(params[name] for name in self.positions) if self.positions else params
+        cursor.execute(self.sql, args)
+        row = cursor.fetchone()
+        return None if row is None else row[0]
+
+
 def insert_event(
     engine: sa.Engine,
     source: str,
@@ -38,34 +123,8 @@ def insert_event(
     body: bytes,
     received_at: float,
 ) -> Accepted:
-    """Store a delivery once; a known (source, key) returns the first one's id."""
-    params = {
-        "source": source,
-        "idempotency_key": idempotency_key,
-        "event_type": event_type,
-        "body": body,
-        "received_at": received_at,
-        "status": EventStatus.RECEIVED.value,
-    }
-    with engine.begin() as connection:
-        new_id = connection.execute(_insert_once(engine.dialect.name), params).scalar()
-        if new_id is not None:
-            return Accepted(int(new_id), is_new=True)
-        existing = connection.execute(_FIND_EVENT, params).scalar_one()
-        return Accepted(int(existing), is_new=False)
-
-
-@functools.cache
-def _insert_once(dialect_name: str) -> sa.Insert:
-    """Return the insert that skips a known key, built once: it runs for every webhook."""
-    dialect = sqlite if dialect_name == "sqlite" else postgresql
-    insert: sa.Insert = (
-        dialect.insert(events)
-        .values({name: sa.bindparam(name) for name in _INSERTED})
-        .on_conflict_do_nothing(index_elements=["source", "idempotency_key"])
-        .returning(events.c.id)
-    )
-    return insert
+    """Store a delivery once through a one-off Inbox (tests and tools; the receiver keeps one)."""
+    return Inbox(engine).insert(source, idempotency_key, event_type, body, received_at)
 
 
 _INSERTED = ("source", "idempotency_key", "event_type", "body", "received_at", "status")
