@@ -1,0 +1,1 @@
+"""Benchmarks of lsq-bridge: ingest rate and latency, drain pace, memory. Run `python -m bench.run`."""

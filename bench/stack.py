@@ -1,0 +1,129 @@
+"""Start the bridge's processes as the Procfile does, and the minimal receivers beside them."""
+
+from __future__ import annotations
+
+import os
+import runpy
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import minimal_receiver
+from bench.procs import LOOPBACK, Process, Processes, free_port, wait_http
+from bridge.sandbox import SandboxSettings
+
+REPO = Path(__file__).resolve().parent.parent
+GUNICORN_CONF = REPO / "gunicorn.conf.py"
+WEBHOOK_SECRET = "bench-webhook-secret"
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# Variables of the bridge this benchmark sets itself; inherited values would change what is measured.
+_OWN_PREFIXES = ("BRIDGE_", "DATABASE_URL", "LSQ_", "RAZORPAY_", "MINIMAL_", "PORT")
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """The LeadSquared sandbox, as a separate process."""
+
+    process: Process
+
+    @property
+    def url(self) -> str:
+        """Return the sandbox's base URL."""
+        return f"http://{LOOPBACK}:{self.process.port}"
+
+
+def gunicorn_settings() -> tuple[int, int]:
+    """Return (workers, threads) as gunicorn.conf.py computes them from this environment."""
+    settings = runpy.run_path(str(GUNICORN_CONF))
+    return int(settings["workers"]), int(settings["threads"])
+
+
+def base_env() -> dict[str, str]:
+    """Return this environment without the variables the benchmark sets per process."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
+
+
+def bridge_env(workdir: Path, database_url: str, sandbox_url: str) -> dict[str, str]:
+    """Return the environment of the bridge's web and worker processes."""
+    config = workdir / "bridge.toml"
+    if not config.exists():
+        shutil.copyfile(REPO / "bridge.example.toml", config)
+    keys = SandboxSettings()
+    return {
+        **base_env(),
+        "BRIDGE_CONFIG": str(config),
+        "DATABASE_URL": database_url,
+        "RAZORPAY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "LSQ_HOST": sandbox_url,
+        "LSQ_ACCESS_KEY": keys.access_key,
+        "LSQ_SECRET_KEY": keys.secret_key,
+    }
+
+
+def start_sandbox(procs: Processes, latency: float, calls_per_window: int, window: float) -> Sandbox:
+    """Start `python -m bridge sandbox` on a free port and wait for it."""
+    port = free_port()
+    argv = [sys.executable, "-m", "bridge", "sandbox", "--port", str(port), "--latency", str(latency)]
+    argv += ["--calls-per-window", str(calls_per_window), "--window-seconds", str(window)]
+    process = procs.start("sandbox", argv, base_env(), port, cwd=REPO)
+    wait_http(process, "/sandbox/health")
+    return Sandbox(process)
+
+
+def migrate(env: dict[str, str]) -> None:
+    """Run the Procfile's release step."""
+    command = [sys.executable, "-m", "bridge", "migrate"]
+    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"migrate failed:\n{done.stdout}{done.stderr}")
+
+
+def start_gunicorn(procs: Processes, name: str, app: str, env: dict[str, str]) -> Process:
+    """Start gunicorn with gunicorn.conf.py as is; only the bind is moved to loopback."""
+    port = free_port()
+    # The config binds 0.0.0.0:$PORT; the command line wins over it, and nothing else is overridden.
+    argv = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", f"{LOOPBACK}:{port}", app]
+    process = procs.start(name, argv, {**env, "PORT": str(port)}, port, cwd=REPO)
+    wait_http(process, "/")
+    return process
+
+
+def start_bridge_web(procs: Processes, name: str, env: dict[str, str]) -> Process:
+    """Migrate, then start the Procfile's web process."""
+    migrate(env)
+    return start_gunicorn(procs, name, "bridge:create_app()", env)
+
+
+def start_worker(procs: Processes, env: dict[str, str]) -> Process:
+    """Start the Procfile's worker process."""
+    return procs.start("worker", [sys.executable, "-m", "bridge", "worker"], env, cwd=REPO)
+
+
+def start_minimal(procs: Processes, name: str, database: str, flavour: str) -> Process:
+    """Start the minimal receiver ('flask' or 'wsgi') under the same gunicorn settings."""
+    minimal_receiver.create_schema(database)
+    env = {**base_env(), "RAZORPAY_WEBHOOK_SECRET": WEBHOOK_SECRET, "MINIMAL_DATABASE": database}
+    factory = "create_app()" if flavour == "flask" else "create_wsgi_app()"
+    return start_gunicorn(procs, name, f"bench.minimal_receiver:{factory}", env)
+
+
+@contextmanager
+def postgres_databases(count: int) -> Iterator[list[str]]:
+    """Create `count` fresh PostgreSQL databases on loopback; drop them afterwards."""
+    import psycopg
+
+    names = [f"lsq_bench_{uuid.uuid4().hex[:10]}" for _ in range(count)]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        for name in names:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield [POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}" for name in names]
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            for name in names:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
