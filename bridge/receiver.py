@@ -11,8 +11,9 @@ from flask import Blueprint, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from bridge.services import Services
+from bridge.settings import SourceSettings
 from bridge.signatures import SignatureError
-from bridge.sources import bounded_key
+from bridge.sources import SourceKind, bounded_key
 from bridge.store.inbox import Inbox
 
 bp = Blueprint("receiver", __name__)
@@ -21,56 +22,80 @@ log = logging.getLogger(__name__)
 Answer = tuple[dict[str, Any], int]
 
 
-def rejected(status: int, error: str, message: str) -> Answer:
-    """Return a JSON error answer whose message says what to fix."""
-    return {"status": "rejected", "error": error, "message": message}, status
+class Refusal(Exception):
+    """A delivery the receiver turns away: the status, a short code, and what to fix."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+    def answer(self) -> Answer:
+        """Return the JSON answer for the sender."""
+        return {"status": "rejected", "error": self.error, "message": self.message}, self.status
 
 
 @bp.post("/webhooks/<source_name>")
 def receive(source_name: str) -> Answer:
     """Accept one webhook delivery for a configured source."""
     services: Services = current_app.extensions["bridge"]
-    source = services.settings.sources.get(source_name)
-    kind = services.registry.get(source.kind) if source and source.enabled else None
-    if source is None or kind is None:
-        return rejected(404, "unknown_source", f"no enabled source is named {source_name!r}")
-    limit = services.settings.max_body_bytes
-    if (request.content_length or 0) > limit:
-        return rejected(413, "too_large", f"the body is larger than {limit} bytes")
     try:
-        body = request.get_data(cache=True)
-    except RequestEntityTooLarge:
-        return rejected(413, "too_large", f"the body is larger than {limit} bytes")
-    if request.mimetype != kind.content_type:
-        shown = request.mimetype or "none"
-        return rejected(415, "unsupported_media_type", f"send {kind.content_type}, not {shown}")
-    try:
-        kind.signature.verify(body, request.headers, source.secrets, time.time())
-    except SignatureError as error:
+        source, kind = configured_source(services, source_name)
+        body = read_body(kind, services.settings.max_body_bytes)
+        verify(kind, source, body)
+        payload = parse(body)
+    except Refusal as refusal:
         log.warning(
-            "signature rejected",
-            extra={"action": "reject", "source": source_name, "reason": error.reason},
+            refusal.message, extra={"action": "reject", "source": source_name, "reason": refusal.error}
         )
-        return rejected(401, error.reason, error.message)
-    try:
-        payload = json.loads(body)
-    except ValueError as error:
-        return rejected(400, "bad_json", f"the body is not valid JSON: {error}")
-    if not isinstance(payload, dict):
-        return rejected(400, "bad_json", "the body must be a JSON object")
+        return refusal.answer()
     key = bounded_key(kind.idempotency_key(request.headers, body))
     inbox: Inbox = current_app.extensions["bridge_inbox"]
     accepted = inbox.insert(source_name, key, kind.event_type(payload), body, time.time())
-    # Acceptances are DEBUG: the event row is their record, and a log line per
-    # webhook cost a fifth of an ack's CPU. Refusals stay WARNING.
-    if not accepted.is_new:
-        log.debug(
-            "duplicate delivery",
-            extra={"action": "duplicate", "source": source_name, "event_id": accepted.event_id},
-        )
-        return {"status": "duplicate", "event_id": accepted.event_id}, 200
-    log.debug(
-        "webhook accepted",
-        extra={"action": "accept", "source": source_name, "event_id": accepted.event_id},
-    )
-    return {"status": "accepted", "event_id": accepted.event_id}, 202
+    status, code = ("accepted", 202) if accepted.is_new else ("duplicate", 200)
+    # DEBUG: the event row is the record of an acceptance, and a log line per
+    # webhook cost a fifth of an ack's CPU. Refusals are WARNING, above.
+    log.debug(status, extra={"action": status, "source": source_name, "event_id": accepted.event_id})
+    return {"status": status, "event_id": accepted.event_id}, code
+
+
+def configured_source(services: Services, name: str) -> tuple[SourceSettings, SourceKind]:
+    """Return the enabled source of that name and its kind, or refuse with 404."""
+    source = services.settings.sources.get(name)
+    kind = services.registry.get(source.kind) if source and source.enabled else None
+    if source is None or kind is None:
+        raise Refusal(404, "unknown_source", f"no enabled source is named {name!r}")
+    return source, kind
+
+
+def read_body(kind: SourceKind, limit: int) -> bytes:
+    """Return the raw body, refusing one over the size cap (413) or of the wrong type (415)."""
+    too_large = Refusal(413, "too_large", f"the body is larger than {limit} bytes")
+    if (request.content_length or 0) > limit:
+        raise too_large
+    try:
+        body = request.get_data(cache=True)
+    except RequestEntityTooLarge:
+        raise too_large from None
+    if request.mimetype != kind.content_type:
+        shown = request.mimetype or "none"
+        raise Refusal(415, "unsupported_media_type", f"send {kind.content_type}, not {shown}")
+    return body
+
+
+def verify(kind: SourceKind, source: SourceSettings, body: bytes) -> None:
+    """Refuse with 401 unless the raw body is signed with one of the source's secrets."""
+    try:
+        kind.signature.verify(body, request.headers, source.secrets, time.time())
+    except SignatureError as error:
+        raise Refusal(401, error.reason, error.message) from None
+
+
+def parse(body: bytes) -> dict[str, Any]:
+    """Return the body as a JSON object, or refuse with 400 saying why not."""
+    try:
+        payload = json.loads(body)
+    except ValueError as error:
+        raise Refusal(400, "bad_json", f"the body is not valid JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise Refusal(400, "bad_json", "the body must be a JSON object")
+    return payload
