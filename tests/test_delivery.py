@@ -343,12 +343,13 @@ def test_a_refused_connection_is_retried_not_unknown(tmp_path: Path, database_ur
     assert "could not connect" in row.last_error
 
 
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 def test_the_worker_survives_postgresql_dropping_its_connections(
     client: FlaskClient, services: Services, sandbox: SandboxServer, database_url: str
 ) -> None:
     """Connections killed under a running worker cost a retry, not the worker: later events still go out."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has no server to drop connections")
     worker = Worker(services)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()

@@ -257,12 +257,13 @@ def test_a_store_failure_is_a_500_so_the_provider_retries(client: FlaskClient, s
     assert "stored nothing" in json_of(answer)["message"]
 
 
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 def test_a_connection_the_server_dropped_costs_no_delivery(
     client: FlaskClient, services: Services, database_url: str
 ) -> None:
     """After PostgreSQL drops the pooled connections, the next delivery is still accepted."""
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite has no server to drop connections")
     body = body_of(payment_event("pay_G1", "opp-1"))
     assert client.post(URL, data=body, headers=razorpay_headers(body, "evt_G1")).status_code == 202
     outsider = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
