@@ -77,6 +77,7 @@ def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> 
     """Return problems the schema cannot see: unknown kinds, accounts, events, values."""
     problems = []
     accounts = document.get("accounts", {})
+    problems += _lease_problems(document)
     for name, source in document.get("sources", {}).items():
         kind = registry.get(source["kind"])
         if kind is None:
@@ -93,6 +94,26 @@ def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> 
                 problems.append(f"{key}: {kind.name} has no event {event_type!r} (known: {known})")
                 continue
             problems += _value_problems(key, mapping, kind.event_values[event_type])
+    return problems
+
+
+def _lease_problems(document: Mapping[str, Any]) -> list[str]:
+    """Refuse a claim lease that a call in flight could outlive.
+
+    A worker's claim expiring mid-call would let another worker settle rows
+    whose answer is still on its way: the lease must cover a whole window's
+    wait for a slot plus the longest call.
+    """
+    lease = document.get("delivery", {}).get("claim_lease_seconds", DeliverySettings.claim_lease_seconds)
+    problems = []
+    for name, account in document.get("accounts", {}).items():
+        window = account.get("window_seconds", 5.0) + account.get("window_margin_seconds", 0.2)
+        needed = account.get("timeout_seconds", 30.0) + 2 * window
+        if lease <= needed:
+            problems.append(
+                f"delivery.claim_lease_seconds: {lease:g} s is too short for accounts.{name} "
+                f"(timeout_seconds plus two windows is {needed:g} s); raise it above that"
+            )
     return problems
 
 

@@ -59,10 +59,10 @@ class Deliverer:
     def deliver(self, batch: Batch) -> None:
         """Post the batch and record the outcome; on shutdown, hand it back unsent."""
         account = self.clients[batch.account].account
-        lease = self.clock() + self.policy.claim_lease_seconds
 
         def record_sending() -> None:
-            outbox.mark_sending(self.engine, batch, until=lease)
+            until = self.clock() + self.policy.claim_lease_seconds
+            outbox.mark_sending(self.engine, batch, until=until)
 
         if not self.wait_for_slot(account, before_send=record_sending):
             outbox.reschedule(self.engine, batch.items, self.clock(), None, count_attempt=False)

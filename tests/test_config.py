@@ -53,6 +53,7 @@ def test_the_example_configuration_is_valid() -> None:
         (('"payment.failed"', '"payment.bounced"'), "razorpay has no event 'payment.bounced'"),
         (('owner_email = "payments@example.com"', 'owner_email = "payments"'), "owner_email: 'payments'"),
         (("max_attempts = 3", "max_attempts = 3\nmax_retries = 4"), "'max_retries' was unexpected"),
+        (("claim_lease_seconds = 30", "claim_lease_seconds = 12"), "12 s is too short for accounts.main"),
     ],
 )
 def test_each_mistake_is_named_by_its_key(tmp_path: Path, change: tuple[str, str], expected: str) -> None:

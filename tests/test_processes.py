@@ -146,7 +146,12 @@ def test_a_killed_worker_loses_nothing_and_posts_nothing_twice(
     tmp_path: Path, database_url: str, slow_sandbox: SandboxServer
 ) -> None:
     """SIGKILL mid-call: the claims expire, the read-back settles them, every activity exists once."""
-    config = TEST_CONFIG.replace("claim_lease_seconds = 30", "claim_lease_seconds = 5")
+    # A short lease needs a short window and timeout (check-config insists it covers both).
+    config = (
+        TEST_CONFIG.replace("claim_lease_seconds = 30", "claim_lease_seconds = 5")
+        .replace("window_seconds = 5", "window_seconds = 1")
+        .replace("timeout_seconds = 5", "timeout_seconds = 2")
+    )
     services = make_services(tmp_path, database_url, slow_sandbox, config)
     accept_backlog(services, slow_sandbox, 6)
     worker = worker_process(tmp_path, database_url, slow_sandbox, config)
