@@ -75,14 +75,34 @@ def _find_keys(
         if not isinstance(answer, lsq.Found):
             return answer
         items = _items(answer.body)
-        found.update(
-            (str(item[key_field]), str(item.get("ProspectActivityId") or item.get("Id") or ""))
-            for item in items
-            if item.get(key_field) in keys
-        )
+        for item in items:
+            key = key_of(item, key_field)
+            if key in keys:
+                found[key] = str(item.get("ProspectActivityId") or item.get("Id") or "")
         if len(found) == len(keys) or len(items) < PAGE_SIZE:
             break
     return found
+
+
+def key_of(item: dict[str, Any], key_field: str) -> str | None:
+    """Return the key field's value in a listed activity, flat or inside its fields.
+
+    LeadSquared's opportunity lists are flat (`mx_Custom_1` at the top); which
+    shape this call's items take on a real tenant is unconfirmed, so the
+    `Fields` / `ActivityFields` forms (a list of SchemaName/Value pairs, or a
+    mapping) are read too. A key missed here would mean a duplicate.
+    """
+    if isinstance(item.get(key_field), str):
+        return str(item[key_field])
+    for nested in (item.get("Fields"), item.get("ActivityFields"), item.get("Data")):
+        if isinstance(nested, dict) and isinstance(nested.get(key_field), str):
+            return str(nested[key_field])
+        if isinstance(nested, list):
+            for field in nested:
+                if isinstance(field, dict) and field.get("SchemaName") == key_field:
+                    value = field.get("Value")
+                    return value if isinstance(value, str) else None
+    return None
 
 
 def _items(body: Any) -> list[dict[str, Any]]:
