@@ -13,7 +13,7 @@ from bridge.retry import GiveUp, RetryAt, decide
 from bridge.settings import DeliverySettings
 from bridge.store import outbox
 from bridge.store.engine import make_engine
-from bridge.store.inbox import insert_event
+from bridge.store.inbox import Inbox
 from bridge.store.limiter import reserve_call
 from bridge.store.migrate import SchemaNotCurrent, ensure_current, upgrade_to_head
 from bridge.store.tables import events
@@ -47,7 +47,7 @@ def test_concurrent_inserts_of_one_key_store_one_event(database_url: str) -> Non
 
     def insert() -> None:
         barrier.wait()
-        results.append(insert_event(engine, "razorpay", "evt_same", "payment.captured", b"{}", time.time()))
+        results.append(Inbox(engine).insert("razorpay", "evt_same", "payment.captured", b"{}", time.time()))
 
     threads = [threading.Thread(target=insert) for _ in range(16)]
     for thread in threads:
@@ -91,7 +91,7 @@ def test_claims_group_by_opportunity_and_skip_what_another_worker_holds(database
     """A claim takes up to 25 rows of one opportunity; a second claim gets other rows only."""
     engine = make_engine(database_url)
     now = time.time()
-    event = insert_event(engine, "razorpay", "evt_claims", None, b"{}", now)
+    event = Inbox(engine).insert("razorpay", "evt_claims", None, b"{}", now)
     row = {"ActivityEvent": 201, "ActivityOwnerEmail": "a@b.c", "Fields": []}
     new = [Activity(f"k{n}", "main", f"opp-{n % 2}", row) for n in range(60)]
     with engine.begin() as connection:
@@ -112,7 +112,7 @@ def test_expired_claims_come_back_and_expired_sends_become_unknown(database_url:
     """An unsent claim of a dead worker is due again; a sent one is unknown, never re-posted blindly."""
     engine = make_engine(database_url)
     now = time.time()
-    event = insert_event(engine, "razorpay", "evt_lease", None, b"{}", now)
+    event = Inbox(engine).insert("razorpay", "evt_lease", None, b"{}", now)
     row = {"ActivityEvent": 201, "ActivityOwnerEmail": "a@b.c", "Fields": []}
     with engine.begin() as connection:
         outbox.insert_activities(

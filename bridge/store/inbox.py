@@ -115,18 +115,6 @@ class _Compiled:
         return None if row is None else row[0]
 
 
-def insert_event(
-    engine: sa.Engine,
-    source: str,
-    idempotency_key: str,
-    event_type: str | None,
-    body: bytes,
-    received_at: float,
-) -> Accepted:
-    """Store a delivery once through a one-off Inbox (tests and tools; the receiver keeps one)."""
-    return Inbox(engine).insert(source, idempotency_key, event_type, body, received_at)
-
-
 _INSERTED = ("source", "idempotency_key", "event_type", "body", "received_at", "status")
 _FIND_EVENT = sa.select(events.c.id).where(
     events.c.source == sa.bindparam("source"),
