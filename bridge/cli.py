@@ -1,16 +1,23 @@
-"""The command line: up, worker, migrate, check-config, sandbox."""
+"""The command line: up, worker, migrate, check-config, transform, send-sample, sandbox."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from bridge.config import ConfigError
+
+if TYPE_CHECKING:
+    from bridge.settings import Settings
+    from bridge.sources import SourceRegistry
 
 log = logging.getLogger("bridge")
 
@@ -66,6 +73,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("path", nargs="?", help="configuration file (default: $BRIDGE_CONFIG or bridge.toml)")
     check.set_defaults(run=run_check_config)
+
+    transform = commands.add_parser(
+        "transform", help="print the LeadSquared calls a payload would become (a dry run), or why none"
+    )
+    transform.add_argument("source", help="a source name from the configuration, e.g. razorpay")
+    transform.add_argument("payload", type=Path, help="a JSON file holding one delivery's body")
+    transform.set_defaults(run=run_transform)
+
+    send = commands.add_parser(
+        "send-sample", help="post a correctly signed sample delivery to a running bridge"
+    )
+    send.add_argument("source", help="a source name from the configuration, e.g. razorpay")
+    send.add_argument("event_type", help="e.g. payment.captured (the samples are in transforms/samples/)")
+    send.add_argument(
+        "--url", default="http://127.0.0.1:8000", help="the bridge (default http://127.0.0.1:8000)"
+    )
+    send.set_defaults(run=run_send_sample)
 
     sandbox = commands.add_parser(
         "sandbox", help="serve a local imitation of LeadSquared's API for trials and tests"
@@ -131,6 +155,49 @@ def run_check_config(args: argparse.Namespace) -> int:
         print(f"warning: {warning}")
     print(f"{path}: OK")
     return 0
+
+
+def run_transform(args: argparse.Namespace) -> int:
+    """Print the calls a payload would become; exit 1 saying why when it becomes none."""
+    from bridge.workbench import WorkbenchError, dry_run
+
+    settings = _workbench_settings(require_secrets=False)
+    try:
+        calls = dry_run(settings, _registry(), args.source, args.payload.read_bytes())
+    except (WorkbenchError, OSError) as error:
+        print(f"cannot transform: {error}", file=sys.stderr)
+        return 1
+    for call in calls:
+        print(f"POST {call.url}")
+        print(json.dumps(call.body, indent=2, ensure_ascii=False))
+    return 0
+
+
+def run_send_sample(args: argparse.Namespace) -> int:
+    """Post a signed sample; print the bridge's answer; exit 1 unless it was 2xx."""
+    from bridge.workbench import WorkbenchError, send_sample
+
+    settings = _workbench_settings(require_secrets=False)
+    try:
+        answer = send_sample(settings, _registry(), args.source, args.event_type, args.url)
+    except WorkbenchError as error:
+        print(f"cannot send: {error}", file=sys.stderr)
+        return 1
+    print(f"{answer.status_code} {answer.text.strip()}")
+    return 0 if answer.ok else 1
+
+
+def _workbench_settings(require_secrets: bool) -> Settings:
+    from bridge.config import load_settings
+    from bridge.services import config_path
+
+    return load_settings(config_path(os.environ), os.environ, _registry(), require_secrets)
+
+
+def _registry() -> SourceRegistry:
+    from transforms import REGISTRY
+
+    return REGISTRY
 
 
 def run_sandbox(args: argparse.Namespace) -> int:

@@ -31,13 +31,21 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def load_settings(path: str | Path, environ: Mapping[str, str], registry: SourceRegistry) -> Settings:
-    """Read, validate and resolve the configuration file against the environment."""
+def load_settings(
+    path: str | Path, environ: Mapping[str, str], registry: SourceRegistry, require_secrets: bool = True
+) -> Settings:
+    """Read, validate and resolve the configuration file against the environment.
+
+    Only tools that never receive a webhook (the dry-run transform) may pass
+    require_secrets=False.
+    """
     document = read_document(Path(path))
     problems = schema_problems(document) or semantic_problems(document, registry)
     if problems:
         raise ConfigError([f"{path}: {p}" for p in problems])
     settings = build_settings(document, environ)
+    if not require_secrets:
+        return settings
     problems = [
         f"sources.{s.name}: the environment variable {s.secret_env} is not set; "
         "a source without its secret would accept unsigned webhooks"

@@ -21,6 +21,7 @@ from transforms import REGISTRY, razorpay
 
 SAMPLES = Path(__file__).parent / "samples" / "razorpay"
 GOLDEN = Path(__file__).parent / "golden" / "razorpay"
+PAYLOADS = ROOT / "transforms" / "samples" / "razorpay"
 SCHEME = razorpay.SOURCE.signature
 SDK = razorpay_sdk.Client(auth=("key_id", "key_secret")).utility
 
@@ -102,7 +103,7 @@ def test_golden_payloads_become_the_expected_activities(event_type: str) -> None
     """Each golden payload, under the example configuration, becomes exactly its expected activity."""
     settings = example_settings()
     source = settings.sources["razorpay"]
-    body = (GOLDEN / f"{event_type}.payload.json").read_bytes()
+    body = (PAYLOADS / f"{event_type}.json").read_bytes()
     expected = json.loads((GOLDEN / f"{event_type}.expected.json").read_text())
     stored = StoredEvent(1, "razorpay", "evt_golden", event_type, body)
     outcome = map_event(stored, source, razorpay.SOURCE, settings.accounts[source.account])
@@ -128,7 +129,7 @@ def test_unmappable_payloads_fail_with_a_reason(
     """A payload missing what the mapping needs fails, saying what is missing."""
     settings = example_settings()
     source = settings.sources["razorpay"]
-    payload = json.loads((GOLDEN / "payment.captured.payload.json").read_text())
+    payload = json.loads((PAYLOADS / "payment.captured.json").read_text())
     mutate(payload)
     stored = StoredEvent(1, "razorpay", "k", "payment.captured", json.dumps(payload).encode())
     outcome = map_event(stored, source, razorpay.SOURCE, settings.accounts[source.account])
