@@ -25,6 +25,8 @@ class HexHmacBodySignature:
     idempotency key is what stops a replayed delivery from being queued twice.
     """
 
+    tolerance_seconds: float | None = None
+
     def __init__(self, header: str) -> None:
         self.header = header
 

@@ -21,6 +21,10 @@ class HeaderLookup(Protocol):
 class SignatureScheme(Protocol):
     """Verify a delivery's signature over its raw bytes, and make one for tests."""
 
+    # How far a signed timestamp may be from now, either way; None where the
+    # scheme signs no timestamp (and so cannot refuse a replay by age).
+    tolerance_seconds: float | None
+
     def verify(self, body: bytes, headers: HeaderLookup, secrets: Sequence[str], now: float) -> None: ...
 
     def sign(self, body: bytes, secret: str, now: float) -> dict[str, str]: ...

@@ -1,0 +1,124 @@
+"""The contract every registered source keeps, checked for each one automatically.
+
+A new source needs its module in transforms/, registered in
+transforms/__init__.py; its samples in transforms/samples/<kind>/; a golden
+file per sample in tests/golden/<kind>/<event>.expected.json; and a source of
+its kind in bridge.example.toml. These tests then cover it with no new code.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+from werkzeug.datastructures import Headers
+
+from bridge import create_app
+from bridge.config import load_settings
+from bridge.mapping import Mapped, map_event
+from bridge.settings import Settings, SourceSettings
+from bridge.signatures import SignatureError
+from bridge.sources import SourceKind
+from bridge.store.inbox import StoredEvent
+from bridge.store.tables import events
+from tests.conftest import ROOT, make_services
+from tests.support import count
+from transforms import REGISTRY
+
+KINDS = sorted(REGISTRY, key=lambda kind: kind.name)
+SAMPLES = ROOT / "transforms" / "samples"
+GOLDEN = ROOT / "tests" / "golden"
+BULK_SCHEMA = json.loads((ROOT / "tests" / "schemas" / "leadsquared_bulk_request.json").read_text())
+
+
+def example_settings() -> Settings:
+    """Load bridge.example.toml with a secret for every source it names."""
+    document_sources = load_settings(
+        ROOT / "bridge.example.toml", {}, REGISTRY, require_secrets=False
+    ).sources
+    environ = {source.secret_env: f"contract-secret-{name}" for name, source in document_sources.items()}
+    return load_settings(ROOT / "bridge.example.toml", environ, REGISTRY)
+
+
+def example_source(kind: SourceKind) -> SourceSettings:
+    """Return the example configuration's source of this kind."""
+    found = [s for s in example_settings().sources.values() if s.kind == kind.name]
+    assert found, f"bridge.example.toml must show the built-in source {kind.name!r}"
+    return found[0]
+
+
+def samples_of(kind: SourceKind) -> list[Path]:
+    """Return the kind's sample deliveries; every source ships at least one."""
+    paths = sorted((SAMPLES / kind.name).glob("*.json"))
+    assert paths, f"transforms/samples/{kind.name}/ holds no sample delivery"
+    return paths
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_signatures_round_trip_and_a_flipped_byte_fails(kind: SourceKind) -> None:
+    """What sign() makes, verify() accepts; one flipped byte of the body is refused."""
+    now = time.time()
+    for path in samples_of(kind):
+        body = path.read_bytes()
+        headers = Headers(kind.signature.sign(body, "contract-secret", now))
+        kind.signature.verify(body, headers, ["contract-secret"], now)
+        for index in (0, len(body) // 2, len(body) - 1):
+            flipped = body[:index] + bytes([body[index] ^ 0x01]) + body[index + 1 :]
+            with pytest.raises(SignatureError):
+                kind.signature.verify(flipped, headers, ["contract-secret"], now)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_a_stale_timestamp_fails_where_one_is_signed(kind: SourceKind) -> None:
+    """Where the scheme signs a timestamp, a signature older or newer than the tolerance is refused."""
+    tolerance = kind.signature.tolerance_seconds
+    if tolerance is None:
+        pytest.skip(f"{kind.name} signs no timestamp: replays stop at the idempotency key")
+    body = samples_of(kind)[0].read_bytes()
+    now = time.time()
+    for skew in (-tolerance - 5, tolerance + 5):
+        headers = Headers(kind.signature.sign(body, "contract-secret", now + skew))
+        with pytest.raises(SignatureError):
+            kind.signature.verify(body, headers, ["contract-secret"], now)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_samples_match_their_golden_activities(kind: SourceKind) -> None:
+    """Each sample, under the example configuration, becomes exactly its golden activities."""
+    source = example_source(kind)
+    account = example_settings().accounts[source.account]
+    for path in samples_of(kind):
+        golden = GOLDEN / kind.name / f"{path.stem}.expected.json"
+        assert golden.is_file(), f"{golden.relative_to(ROOT)} is missing"
+        expected = json.loads(golden.read_text())
+        body = path.read_bytes()
+        stored = StoredEvent(1, source.name, "evt_golden", kind.event_type(json.loads(body)), body)
+        outcome = map_event(stored, source, kind, account)
+        assert isinstance(outcome, Mapped), outcome
+        assert [a.opportunity_id for a in outcome.activities] == [expected["opportunity_id"]] * len(
+            outcome.activities
+        )
+        assert [a.request for a in outcome.activities] == expected["activities"]
+        jsonschema.validate([a.request for a in outcome.activities], BULK_SCHEMA)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_a_signed_post_is_accepted_once(kind: SourceKind, tmp_path: Path, database_url: str) -> None:
+    """Each sample, signed and posted, is accepted; the same delivery again is not queued twice."""
+    config = (ROOT / "bridge.example.toml").read_text()
+    source = example_source(kind)
+    services = make_services(tmp_path, database_url, None, config, **{source.secret_env: "contract-secret"})
+    client = create_app(services).test_client()
+    for number, path in enumerate(samples_of(kind), start=1):
+        body = path.read_bytes()
+        headers = {
+            "Content-Type": kind.content_type,
+            **kind.signature.sign(body, "contract-secret", time.time()),
+        }
+        url = f"/webhooks/{source.name}"
+        assert client.post(url, data=body, headers=headers).status_code == 202
+        assert client.post(url, data=body, headers=headers).status_code == 200
+        assert count(services, events) == number
