@@ -17,4 +17,8 @@ def lsq_datetime(epoch_seconds: int | float) -> str:
     """Return a Unix time as LeadSquared's UTC 'YYYY-MM-DD HH:MM:SS'."""
     if isinstance(epoch_seconds, bool) or not isinstance(epoch_seconds, int | float):
         raise ValueError(f"a Unix time must be a number, not {epoch_seconds!r}")
-    return datetime.fromtimestamp(epoch_seconds, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        moment = datetime.fromtimestamp(epoch_seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"{epoch_seconds!r} is not a Unix time LeadSquared can hold") from None
+    return moment.strftime("%Y-%m-%d %H:%M:%S")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,8 @@ from bridge.activity import Activity, activity_key
 from bridge.settings import AccountSettings, EventMapping, SourceSettings
 from bridge.sources import SourceKind, TransformError, Values
 from bridge.store.inbox import StoredEvent
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,11 @@ def map_event(
         rows = [build_row(mapping, values, account.key_field) for values in values_list]
     except TransformError as error:
         return Failed(str(error))
+    except Exception as error:
+        # A bug in a transform must fail this one event, visibly, and never
+        # stop the worker or make the provider retry.
+        log.exception("transform raised", extra={"action": "transform", "source": source.name})
+        return Failed(f"the {kind.name} transform raised {type(error).__name__}: {error}")
     activities = []
     for position, row in enumerate(rows):
         key = activity_key(source.name, event.idempotency_key, position)

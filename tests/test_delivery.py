@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -375,3 +376,28 @@ def test_the_worker_survives_postgresql_dropping_its_connections(
         thread.join(timeout=30)
     assert statuses(services) == {"delivered": 4}
     assert len(sandbox_received(sandbox.url)["activities"]) == 4
+
+
+def test_a_transform_that_raises_fails_its_event_and_the_worker_goes_on(
+    client: FlaskClient, services: Services, sandbox: SandboxServer
+) -> None:
+    """A bug in a transform marks that event failed with the exception; the next event is delivered."""
+    from dataclasses import replace
+
+    from bridge.sources import Payload, SourceRegistry, Values
+    from transforms import razorpay
+
+    def buggy(event_type: str, payload: Payload) -> list[Values]:
+        if "pay_0" in json.dumps(payload):
+            raise KeyError("boom")
+        return list(razorpay.transform(event_type, payload))
+
+    registry = SourceRegistry()
+    registry.register(replace(razorpay.SOURCE, transform=buggy))
+    accept(client, 2, 1)
+    buggy_services = Services(services.settings, services.engine, registry)
+    run_worker_until(services, settled(services), worker=Worker(buggy_services))
+    first, second = event_rows(services)
+    assert (first.status, second.status) == ("failed", "transformed")
+    assert "razorpay transform raised KeyError" in first.reason
+    assert statuses(services) == {"delivered": 1}

@@ -105,6 +105,8 @@ def example_settings() -> Settings:
         (lambda p: p["payload"]["payment"]["entity"].update(notes=[]), "no opportunity id"),
         (lambda p: p["payload"]["payment"]["entity"]["notes"].update(opportunity_id=""), "no opportunity id"),
         (lambda p: p.update(payload="oops"), "no opportunity id"),
+        (lambda p: p["payload"]["payment"]["entity"].update(created_at=1e20), "not a Unix time"),
+        (lambda p: p["payload"]["payment"]["entity"].update(created_at="yesterday"), "must be a number"),
     ],
 )
 def test_unmappable_payloads_fail_with_a_reason(
