@@ -11,12 +11,14 @@ from typing import Any
 
 import jsonschema
 
+from bridge.formats import FORMATS
 from bridge.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_MAX_BODY_BYTES,
     AccountSettings,
     DeliverySettings,
     EventMapping,
+    FieldSource,
     Settings,
     SourceSettings,
 )
@@ -77,8 +79,23 @@ def schema_problems(document: Mapping[str, Any]) -> list[str]:
     problems = []
     for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
         key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
-        problems.append(f"{key}: {error.message}")
+        problems.append(f"{key}: {_message(error)}")
     return problems
+
+
+FIELD_HINT = (
+    "give the name of a value the transform yields, or a table with exactly one of "
+    'value = "<name>" or path = "<dotted.path>" and an optional format = one of {formats}'
+)
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """Say what is wrong; "not valid under any of the given schemas" would say nothing."""
+    if not error.context:
+        return str(error.message)
+    if len(error.absolute_path) >= 2 and error.absolute_path[-2] == "fields":
+        return FIELD_HINT.format(formats=", ".join(sorted(FORMATS)))
+    return str(jsonschema.exceptions.best_match(error.context).message)
 
 
 def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> list[str]:
@@ -127,11 +144,17 @@ def _lease_problems(document: Mapping[str, Any]) -> list[str]:
 
 def _value_problems(key: str, mapping: Mapping[str, Any], names: Iterable[str]) -> list[str]:
     known = set(names)
-    problems = [
-        f"{key}.fields.{schema_name}: no value {value!r} (known: {', '.join(sorted(known))})"
-        for schema_name, value in mapping.get("fields", {}).items()
-        if value not in known
-    ]
+    problems = []
+    for schema_name, spec in mapping.get("fields", {}).items():
+        value = spec if isinstance(spec, str) else spec.get("value")
+        if value is not None and value not in known:
+            problems.append(
+                f"{key}.fields.{schema_name}: no value {value!r} (known: {', '.join(sorted(known))})"
+            )
+        format_name = None if isinstance(spec, str) else spec.get("format")
+        if format_name is not None and format_name not in FORMATS:
+            formats = ", ".join(sorted(FORMATS))
+            problems.append(f"{key}.fields.{schema_name}: unknown format {format_name!r} (known: {formats})")
     try:
         mapping.get("note", "").format_map({name: "" for name in known})
     except (KeyError, ValueError, IndexError) as error:
@@ -194,7 +217,7 @@ def _source(
             owner_email=mapping.get("owner_email", raw["owner_email"]),
             opportunity_id_path=mapping.get("opportunity_id_path", raw["opportunity_id_path"]),
             note=mapping.get("note"),
-            fields=dict(mapping.get("fields", {})),
+            fields={name: _field_source(spec) for name, spec in mapping.get("fields", {}).items()},
             validate_dropdown_options=mapping.get("validate_dropdown_options"),
         )
         for event_type, mapping in raw.get("events", {}).items()
@@ -208,6 +231,12 @@ def _source(
         secrets=secrets,
         events=events,
     )
+
+
+def _field_source(spec: str | Mapping[str, str]) -> FieldSource:
+    if isinstance(spec, str):
+        return FieldSource(value=spec)
+    return FieldSource(value=spec.get("value"), path=spec.get("path"), format=spec.get("format"))
 
 
 def normalize_database_url(url: str) -> str:

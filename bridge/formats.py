@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 
 def rupees_from_paise(paise: int) -> str:
@@ -22,3 +24,43 @@ def lsq_datetime(epoch_seconds: int | float) -> str:
     except (OverflowError, OSError, ValueError):
         raise ValueError(f"{epoch_seconds!r} is not a Unix time LeadSquared can hold") from None
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def lsq_datetime_from_iso(text: str) -> str:
+    """Return an ISO 8601 time with an offset as LeadSquared's UTC 'YYYY-MM-DD HH:MM:SS'."""
+    if not isinstance(text, str):
+        raise ValueError(f"an ISO 8601 time must be text, not {text!r}")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"{text!r} has no UTC offset, so its UTC time is unknown")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def masked(text: str, keep: int = 4) -> str:
+    """Return text with all but its last `keep` characters as X: a PAN 'ABCDE1111A' -> 'XXXXXX111A'."""
+    value = str(text)
+    return "X" * max(0, len(value) - keep) + value[-keep:] if keep else "X" * len(value)
+
+
+def as_text(value: object) -> str:
+    """Return a JSON scalar as LeadSquared text: booleans as true/false, numbers as written."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise ValueError(f"{value!r} is not a single value")
+
+
+# The formats a field map in bridge.toml may name.
+FORMATS: dict[str, Callable[[Any], str]] = {
+    "text": as_text,
+    "rupees_from_paise": rupees_from_paise,
+    "lsq_datetime": lsq_datetime,
+    "lsq_datetime_from_iso": lsq_datetime_from_iso,
+    "mask": masked,
+    "upper": lambda value: as_text(value).upper(),
+    "lower": lambda value: as_text(value).lower(),
+}

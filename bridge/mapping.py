@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.activity import Activity, activity_key
-from bridge.settings import AccountSettings, EventMapping, SourceSettings
+from bridge.formats import FORMATS
+from bridge.settings import AccountSettings, EventMapping, FieldSource, SourceSettings
 from bridge.sources import SourceKind, TransformError, Values
 from bridge.store.inbox import StoredEvent
 
@@ -55,7 +56,7 @@ def map_event(
     try:
         opportunity_id = opportunity_id_at(payload, mapping.opportunity_id_path)
         values_list = kind.transform(mapping.event_type, payload)
-        rows = [build_row(mapping, values, account.key_field) for values in values_list]
+        rows = [build_row(mapping, values, payload) for values in values_list]
     except TransformError as error:
         return Failed(str(error))
     except Exception as error:
@@ -72,31 +73,39 @@ def map_event(
     return Mapped(activities)
 
 
-def opportunity_id_at(payload: Any, path: str) -> str:
-    """Return the opportunity id found at a dotted path in the payload."""
+def value_at(payload: Any, path: str) -> Any:
+    """Return what a dotted path (list items by number) leads to in the payload, or None."""
     value = payload
     for part in path.split("."):
-        if isinstance(value, Mapping) and part in value:
-            value = value[part]
+        if isinstance(value, Mapping):
+            value = value.get(part)
         elif isinstance(value, Sequence) and not isinstance(value, str) and part.isdigit():
             index = int(part)
             value = value[index] if index < len(value) else None
         else:
-            value = None
+            return None
         if value is None:
-            raise TransformError(f"no opportunity id: the payload has nothing at {path}")
+            return None
+    return value
+
+
+def opportunity_id_at(payload: Any, path: str) -> str:
+    """Return the opportunity id found at a dotted path in the payload."""
+    value = value_at(payload, path)
+    if value is None:
+        raise TransformError(f"no opportunity id: the payload has nothing at {path}")
     if not isinstance(value, str | int) or isinstance(value, bool) or str(value).strip() == "":
         raise TransformError(f"no opportunity id: {path} holds {value!r}, not an id")
     return str(value).strip()
 
 
-def build_row(mapping: EventMapping, values: Values, key_field: str | None) -> dict[str, Any]:
+def build_row(mapping: EventMapping, values: Values, payload: Any) -> dict[str, Any]:
     """Return the LeadSquared request row for one activity."""
-    fields = [
-        {"SchemaName": schema_name, "Value": values[value_name]}
-        for schema_name, value_name in mapping.fields.items()
-        if values.get(value_name) is not None
-    ]
+    fields = []
+    for schema_name, source in mapping.fields.items():
+        text = field_value(source, values, payload, schema_name)
+        if text is not None:
+            fields.append({"SchemaName": schema_name, "Value": text})
     row: dict[str, Any] = {
         "ActivityEvent": mapping.activity_event,
         "ActivityOwnerEmail": mapping.owner_email,
@@ -107,6 +116,18 @@ def build_row(mapping: EventMapping, values: Values, key_field: str | None) -> d
     if mapping.validate_dropdown_options is not None:
         row["ValidateDropDownOptions"] = mapping.validate_dropdown_options
     return row
+
+
+def field_value(source: FieldSource, values: Values, payload: Any, schema_name: str) -> str | None:
+    """Return one field's text, None when the provider did not send it."""
+    raw = values.get(source.value) if source.value else value_at(payload, source.path or "")
+    if raw is None:
+        return None
+    try:
+        return FORMATS[source.format or "text"](raw)
+    except ValueError as error:
+        where = source.value or source.path
+        raise TransformError(f"{schema_name} ({where}): {error}") from None
 
 
 class _Blank(dict[str, str]):

@@ -12,6 +12,15 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
+class FieldSource:
+    """Where one custom field's value comes from, and how it is written."""
+
+    value: str | None = None  # a value the transform yields
+    path: str | None = None  # or a dotted path into the payload
+    format: str | None = None  # a name from bridge.formats.FORMATS
+
+
+@dataclass(frozen=True)
 class EventMapping:
     """How one provider event type becomes one LeadSquared activity."""
 
@@ -20,8 +29,8 @@ class EventMapping:
     owner_email: str
     opportunity_id_path: str
     note: str | None = None
-    # LeadSquared schema name -> name of a value the transform yields.
-    fields: Mapping[str, str] = field(default_factory=dict)
+    # LeadSquared schema name -> where its value comes from.
+    fields: Mapping[str, FieldSource] = field(default_factory=dict)
     validate_dropdown_options: bool | None = None
 
 
