@@ -1,4 +1,4 @@
-"""Webhook signature schemes: verify over the raw bytes, and a sign() twin for tests."""
+"""HMAC-SHA256 of the raw body, hex, in one header."""
 
 from __future__ import annotations
 
@@ -6,16 +6,8 @@ import hashlib
 import hmac
 from collections.abc import Sequence
 
+from bridge.signatures.errors import SignatureError
 from bridge.sources import HeaderLookup
-
-
-class SignatureError(Exception):
-    """A delivery failed verification; `reason` is a short code safe to show the sender."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 class HexHmacBodySignature:
