@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from bridge.sources import SourceRegistry
-from transforms import razorpay
+from transforms import cashfree, digio, onfido, persona, razorpay, setu, stripe
 
 REGISTRY = SourceRegistry()
 REGISTRY.register(razorpay.SOURCE)
+REGISTRY.register(stripe.SOURCE)
+REGISTRY.register(persona.SOURCE)
+REGISTRY.register(cashfree.SOURCE)
+REGISTRY.register(setu.SOURCE)
+REGISTRY.register(onfido.SOURCE)
+REGISTRY.register(digio.SOURCE)

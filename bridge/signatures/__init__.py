@@ -4,5 +4,6 @@ from __future__ import annotations
 
 from bridge.signatures.errors import SignatureError
 from bridge.signatures.hex_body import HexHmacBodySignature
+from bridge.signatures.timestamped_hex import TimestampedHexSignature
 
-__all__ = ["HexHmacBodySignature", "SignatureError"]
+__all__ = ["HexHmacBodySignature", "SignatureError", "TimestampedHexSignature"]

@@ -1,0 +1,145 @@
+"""Persona: inquiries completed, approved, declined or marked for review.
+
+Signature: `Persona-Signature: t=<unix>,v1=<hex>`, hex HMAC-SHA256 of
+`"{t}.{raw body}"` under the webhook's secret (`wbhsec_...`, used as given).
+While a secret is rotated the header carries two space-separated groups,
+one per secret; either may match. Persona states no tolerance for the
+timestamp: 300 s either way is our choice, the same as Stripe's. Hash the
+raw body: Persona warns that parsing can change floats. Idempotency: the
+event's `data.id` (`evt_...`); a hash of the body when it is absent. Order
+is not guaranteed: `event_at` (the event's `created-at`) tells which came first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bridge.formats import lsq_datetime_from_iso
+from bridge.signatures import TimestampedHexSignature
+from bridge.sources import HeaderLookup, Payload, SourceKind, TransformError, Values, body_hash_key
+
+INQUIRY_VALUES = (
+    "event_id",
+    "event_at",
+    "inquiry_id",
+    "status",
+    "reference_id",
+    "name",
+    "email",
+    "created_at",
+    "completed_at",
+    "decided_at",
+    "marked_for_review_at",
+)
+
+EVENT_VALUES = {
+    "inquiry.completed": INQUIRY_VALUES,
+    "inquiry.approved": INQUIRY_VALUES,
+    "inquiry.declined": INQUIRY_VALUES,
+    "inquiry.marked-for-review": INQUIRY_VALUES,
+}
+
+INQUIRY_PATH = "data.attributes.payload.data"
+
+
+def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+    """Return the event's data.id (evt_...), or a hash of the body when it has none."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        event = None
+    data = event.get("data") if isinstance(event, dict) else None
+    event_id = data.get("id") if isinstance(data, dict) else None
+    if isinstance(event_id, str) and event_id.strip():
+        return event_id.strip()
+    return body_hash_key(body)
+
+
+def event_type(payload: Payload) -> str | None:
+    """Return the event's name, e.g. 'inquiry.approved'."""
+    value = _attributes(payload.get("data")).get("name")
+    return value if isinstance(value, str) else None
+
+
+def transform(event_type: str, payload: Payload) -> Sequence[Values]:
+    """Return the named values of one Persona inquiry event."""
+    if event_type not in EVENT_VALUES:
+        raise TransformError(f"persona has no transform for {event_type!r}")
+    event = payload.get("data")
+    event_attributes = _attributes(event)
+    inquiry = _inquiry(event_attributes)
+    attributes = _attributes(inquiry)
+    return [
+        {
+            "event_id": _text(event.get("id")) if isinstance(event, Mapping) else None,
+            "event_at": _datetime(event_attributes, "created-at", "data.attributes"),
+            "inquiry_id": _required_id(inquiry),
+            "status": _text(attributes.get("status")),
+            "reference_id": _text(attributes.get("reference-id")),
+            "name": _name(attributes),
+            "email": _text(attributes.get("email-address")),
+            "created_at": _datetime(attributes, "created-at", INQUIRY_PATH + ".attributes"),
+            "completed_at": _datetime(attributes, "completed-at", INQUIRY_PATH + ".attributes"),
+            "decided_at": _datetime(attributes, "decisioned-at", INQUIRY_PATH + ".attributes"),
+            "marked_for_review_at": _datetime(
+                attributes, "marked-for-review-at", INQUIRY_PATH + ".attributes"
+            ),
+        }
+    ]
+
+
+def _inquiry(event_attributes: Mapping[str, Any]) -> Mapping[str, Any]:
+    payload = event_attributes.get("payload")
+    inquiry = payload.get("data") if isinstance(payload, Mapping) else None
+    if not isinstance(inquiry, Mapping):
+        raise TransformError(f"{INQUIRY_PATH} is missing")
+    if inquiry.get("type") not in (None, "inquiry"):
+        raise TransformError(f"{INQUIRY_PATH} is a {inquiry.get('type')!r}, not an 'inquiry'")
+    return inquiry
+
+
+def _attributes(resource: Any) -> Mapping[str, Any]:
+    attributes = resource.get("attributes") if isinstance(resource, Mapping) else None
+    return attributes if isinstance(attributes, Mapping) else {}
+
+
+def _required_id(inquiry: Mapping[str, Any]) -> str:
+    value = _text(inquiry.get("id"))
+    if not value:
+        raise TransformError(f"{INQUIRY_PATH}.id is missing")
+    return value
+
+
+def _name(attributes: Mapping[str, Any]) -> str | None:
+    parts = [_text(attributes.get(key)) for key in ("name-first", "name-last")]
+    return " ".join(part.strip() for part in parts if part and part.strip()) or None
+
+
+def _datetime(attributes: Mapping[str, Any], key: str, where: str) -> str | None:
+    if attributes.get(key) is None:
+        return None
+    try:
+        return lsq_datetime_from_iso(attributes[key])
+    except ValueError as error:
+        raise TransformError(f"{where}.{key}: {error}") from None
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, Mapping | list):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+SOURCE = SourceKind(
+    name="persona",
+    content_type="application/json",
+    signature=TimestampedHexSignature("Persona-Signature", tolerance_seconds=300, group_separator=" "),
+    event_values=EVENT_VALUES,
+    idempotency_key=idempotency_key,
+    event_type=event_type,
+    transform=transform,
+)

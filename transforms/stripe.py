@@ -1,0 +1,268 @@
+"""Stripe: payment intents, Checkout sessions and refunded charges.
+
+Signature: `Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...]`, hex
+HMAC-SHA256 of `"{t}.{raw body}"` under the endpoint's signing secret, the
+whole `whsec_...` string as UTF-8 (not base64-decoded). While a secret is
+rolled Stripe signs with both, one `v1` each; `v0` (test mode) is ignored.
+Stripe's own libraries allow 300 s; we refuse a timestamp that far off
+either way, where stripe-python only refuses old ones. Idempotency: the
+event's `id` (`evt_...`), the same on every retry; a hash of the body when
+it is absent. Amounts are integers in the currency's minor unit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from bridge.formats import lsq_datetime
+from bridge.signatures import TimestampedHexSignature
+from bridge.sources import HeaderLookup, Payload, SourceKind, TransformError, Values, body_hash_key
+
+# Stripe's zero-decimal currencies: the amount is already in major units.
+# https://docs.stripe.com/currencies#zero-decimal (ISK, HUF and TWD are
+# special cases there that the API still counts in hundredths, so they stay
+# two-decimal here).
+ZERO_DECIMAL = frozenset(
+    {
+        *("BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA"),
+        *("PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"),
+    }
+)
+# Three-decimal currencies are counted in thousandths (Stripe requires the
+# last digit to be 0, but the amount is written with all three to lose nothing).
+THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
+
+COMMON_VALUES = ("event_id", "event_at", "livemode")
+PAYMENT_INTENT_VALUES = (
+    *COMMON_VALUES,
+    "payment_intent_id",
+    "charge_id",
+    "customer_id",
+    "amount",
+    "amount_received",
+    "currency",
+    "status",
+    "email",
+    "description",
+    "failure_code",
+    "failure_decline_code",
+    "failure_message",
+    "created_at",
+)
+CHECKOUT_SESSION_VALUES = (
+    *COMMON_VALUES,
+    "checkout_session_id",
+    "payment_intent_id",
+    "customer_id",
+    "client_reference_id",
+    "amount",
+    "currency",
+    "status",
+    "payment_status",
+    "email",
+    "name",
+    "created_at",
+)
+CHARGE_VALUES = (
+    *COMMON_VALUES,
+    "charge_id",
+    "payment_intent_id",
+    "customer_id",
+    "refund_ids",
+    "amount",
+    "amount_refunded",
+    "currency",
+    "status",
+    "email",
+    "created_at",
+)
+
+EVENT_VALUES = {
+    "payment_intent.succeeded": PAYMENT_INTENT_VALUES,
+    "payment_intent.payment_failed": PAYMENT_INTENT_VALUES,
+    "checkout.session.completed": CHECKOUT_SESSION_VALUES,
+    "charge.refunded": CHARGE_VALUES,
+}
+
+
+def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+    """Return the event's id (evt_...), or a hash of the body when it has none."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        event = None
+    event_id = event.get("id") if isinstance(event, dict) else None
+    if isinstance(event_id, str) and event_id.strip():
+        return event_id.strip()
+    return body_hash_key(body)
+
+
+def event_type(payload: Payload) -> str | None:
+    """Return the event's type, e.g. 'payment_intent.succeeded'."""
+    value = payload.get("type")
+    return value if isinstance(value, str) else None
+
+
+def transform(event_type: str, payload: Payload) -> Sequence[Values]:
+    """Return the named values of one Stripe event."""
+    common = {
+        "event_id": _text(payload.get("id")),
+        "event_at": _datetime(payload, "created", "event"),
+        "livemode": _text(payload.get("livemode")),
+    }
+    if event_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
+        return [{**common, **payment_intent_values(_object(payload, "payment_intent"))}]
+    if event_type == "checkout.session.completed":
+        return [{**common, **checkout_session_values(_object(payload, "checkout.session"))}]
+    if event_type == "charge.refunded":
+        return [{**common, **charge_values(_object(payload, "charge"))}]
+    raise TransformError(f"stripe has no transform for {event_type!r}")
+
+
+def payment_intent_values(intent: Mapping[str, Any]) -> dict[str, str | None]:
+    """Return the values of a PaymentIntent (its failure, for payment_failed)."""
+    currency = _currency(intent)
+    error = intent.get("last_payment_error")
+    error = error if isinstance(error, Mapping) else {}
+    return {
+        "payment_intent_id": _required_text(intent, "id"),
+        "charge_id": _id(intent.get("latest_charge")),
+        "customer_id": _id(intent.get("customer")),
+        "amount": _amount(intent, "amount", currency),
+        "amount_received": _amount(intent, "amount_received", currency),
+        "currency": currency,
+        "status": _text(intent.get("status")),
+        "email": _text(intent.get("receipt_email")),
+        "description": _text(intent.get("description")),
+        "failure_code": _text(error.get("code")),
+        "failure_decline_code": _text(error.get("decline_code")),
+        "failure_message": _text(error.get("message")),
+        "created_at": _datetime(intent, "created", "data.object"),
+    }
+
+
+def checkout_session_values(session: Mapping[str, Any]) -> dict[str, str | None]:
+    """Return the values of a Checkout Session."""
+    currency = _currency(session)
+    details = session.get("customer_details")
+    details = details if isinstance(details, Mapping) else {}
+    return {
+        "checkout_session_id": _required_text(session, "id"),
+        "payment_intent_id": _id(session.get("payment_intent")),
+        "customer_id": _id(session.get("customer")),
+        "client_reference_id": _text(session.get("client_reference_id")),
+        "amount": _amount(session, "amount_total", currency),
+        "currency": currency,
+        "status": _text(session.get("status")),
+        "payment_status": _text(session.get("payment_status")),
+        "email": _text(details.get("email")) or _text(session.get("customer_email")),
+        "name": _text(details.get("name")),
+        "created_at": _datetime(session, "created", "data.object"),
+    }
+
+
+def charge_values(charge: Mapping[str, Any]) -> dict[str, str | None]:
+    """Return the values of a refunded Charge.
+
+    `refund_ids` lists the refunds the event carries; API versions from
+    2022-11-15 leave `refunds` out of a charge unless expanded, and then it is None.
+    """
+    currency = _currency(charge)
+    billing = charge.get("billing_details")
+    billing = billing if isinstance(billing, Mapping) else {}
+    refunds = charge.get("refunds")
+    listed = refunds.get("data") if isinstance(refunds, Mapping) else None
+    refund_ids = [_id(refund) for refund in listed] if isinstance(listed, list) else []
+    return {
+        "charge_id": _required_text(charge, "id"),
+        "payment_intent_id": _id(charge.get("payment_intent")),
+        "customer_id": _id(charge.get("customer")),
+        "refund_ids": ",".join(r for r in refund_ids if r) or None,
+        "amount": _amount(charge, "amount", currency),
+        "amount_refunded": _amount(charge, "amount_refunded", currency),
+        "currency": currency,
+        "status": _text(charge.get("status")),
+        "email": _text(billing.get("email")) or _text(charge.get("receipt_email")),
+        "created_at": _datetime(charge, "created", "data.object"),
+    }
+
+
+def major_units(amount: int, currency: str | None) -> str:
+    """Return a Stripe amount in minor units as major units: 149900 INR -> '1499.00', 500 JPY -> '500.00'."""
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValueError(f"an amount in minor units must be a whole number, not {amount!r}")
+    code = (currency or "").upper()
+    if code in ZERO_DECIMAL:
+        return f"{Decimal(amount):.2f}"
+    if code in THREE_DECIMAL:
+        return f"{Decimal(amount) / 1000:.3f}"
+    return f"{Decimal(amount) / 100:.2f}"
+
+
+def _object(payload: Payload, expected: str) -> Mapping[str, Any]:
+    data = payload.get("data")
+    found = data.get("object") if isinstance(data, Mapping) else None
+    if not isinstance(found, Mapping):
+        raise TransformError("data.object is missing")
+    if found.get("object") not in (None, expected):
+        raise TransformError(f"data.object is a {found.get('object')!r}, not a {expected!r}")
+    return found
+
+
+def _currency(entity: Mapping[str, Any]) -> str | None:
+    currency = _text(entity.get("currency"))
+    return currency.upper() if currency else None
+
+
+def _amount(entity: Mapping[str, Any], key: str, currency: str | None) -> str | None:
+    if entity.get(key) is None:
+        return None
+    try:
+        return major_units(entity[key], currency)
+    except ValueError as error:
+        raise TransformError(f"data.object.{key}: {error}") from None
+
+
+def _datetime(entity: Mapping[str, Any], key: str, where: str) -> str | None:
+    if entity.get(key) is None:
+        return None
+    try:
+        return lsq_datetime(entity[key])
+    except ValueError as error:
+        raise TransformError(f"{where}.{key}: {error}") from None
+
+
+def _required_text(entity: Mapping[str, Any], key: str) -> str:
+    value = _text(entity.get(key))
+    if not value:
+        raise TransformError(f"data.object.{key} is missing")
+    return value
+
+
+def _id(value: Any) -> str | None:
+    """Return an id whether Stripe sent it as a string or as an expanded object."""
+    if isinstance(value, Mapping):
+        return _text(value.get("id"))
+    return _text(value)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, Mapping | list):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+SOURCE = SourceKind(
+    name="stripe",
+    content_type="application/json",
+    signature=TimestampedHexSignature("Stripe-Signature", tolerance_seconds=300),
+    event_values=EVENT_VALUES,
+    idempotency_key=idempotency_key,
+    event_type=event_type,
+    transform=transform,
+)
