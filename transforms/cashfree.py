@@ -55,6 +55,7 @@ from bridge.sources import (
     Values,
     body_hash_key,
 )
+from bridge.values import formatted, text
 
 PAYMENT_VALUES = (
     "cf_payment_id",
@@ -123,19 +124,21 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     return [
         {
             "cf_payment_id": str(payment_id),
-            "order_id": _text(order.get("order_id")),
-            "amount": _rupees(payment.get("payment_amount"), "data.payment.payment_amount"),
-            "currency": _text(payment.get("payment_currency")),
-            "status": _text(payment.get("payment_status")),
+            "order_id": text(order.get("order_id")),
+            "amount": formatted(rupees, payment.get("payment_amount"), "data.payment.payment_amount"),
+            "currency": text(payment.get("payment_currency")),
+            "status": text(payment.get("payment_status")),
             "payment_method": _method(payment.get("payment_method")),
-            "payment_group": _text(payment.get("payment_group")),
-            "bank_reference": _text(payment.get("bank_reference")),
-            "payment_message": _text(payment.get("payment_message")),
-            "error_code": _text(error.get("error_code")),
-            "error_description": _text(error.get("error_description")),
-            "error_reason": _text(error.get("error_reason")),
-            "payment_time": _datetime(payment.get("payment_time"), "data.payment.payment_time"),
-            "event_at": _datetime(payload.get("event_time"), "event_time"),
+            "payment_group": text(payment.get("payment_group")),
+            "bank_reference": text(payment.get("bank_reference")),
+            "payment_message": text(payment.get("payment_message")),
+            "error_code": text(error.get("error_code")),
+            "error_description": text(error.get("error_description")),
+            "error_reason": text(error.get("error_reason")),
+            "payment_time": formatted(
+                lsq_datetime_from_iso, payment.get("payment_time"), "data.payment.payment_time"
+            ),
+            "event_at": formatted(lsq_datetime_from_iso, payload.get("event_time"), "event_time"),
         }
     ]
 
@@ -157,24 +160,6 @@ def rupees(value: Any) -> str:
     return f"{whole_paise:.2f}"
 
 
-def _rupees(value: Any, path: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return rupees(value)
-    except ValueError as error:
-        raise TransformError(f"{path}: {error}") from None
-
-
-def _datetime(value: Any, path: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return lsq_datetime_from_iso(value)
-    except ValueError as error:
-        raise TransformError(f"{path}: {error}") from None
-
-
 def _method(value: Any) -> str | None:
     """Return the payment method: the one key of payment_method, e.g. 'upi' of {'upi': {...}}."""
     names = [name for name, details in _mapping(value).items() if details is not None]
@@ -190,14 +175,6 @@ def _is_id(value: Any) -> bool:
     if isinstance(value, bool) or not isinstance(value, str | int):
         return False
     return str(value).strip() != ""
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 SOURCE = SourceKind(

@@ -45,6 +45,7 @@ from bridge.sources import (
     Values,
     body_hash_key,
 )
+from bridge.values import formatted, text
 
 KYC_VALUES = (
     "webhook_id",
@@ -98,8 +99,8 @@ def event_type(payload: Payload) -> str | None:
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Digio event."""
     common = {
-        "webhook_id": _text(payload.get("id")),
-        "event_at": _datetime(payload.get("created_at"), "created_at"),
+        "webhook_id": text(payload.get("id")),
+        "event_at": formatted(unix_or_iso_datetime, payload.get("created_at"), "created_at"),
     }
     if event_type in ("KYC_REQUEST_APPROVED", "KYC_REQUEST_REJECTED"):
         path, kyc_request = _entity(payload, KYC_ENTITY)
@@ -114,11 +115,11 @@ def kyc_values(kyc_request: Mapping[str, Any], path: str) -> dict[str, str | Non
     """Return the values of a KYC request entity."""
     return {
         "kyc_request_id": _required_text(kyc_request, "id", path),
-        "status": _text(kyc_request.get("status")),
-        "reference_id": _text(kyc_request.get("reference_id")),
-        "customer_identifier": _text(kyc_request.get("customer_identifier")),
-        "customer_name": _text(kyc_request.get("customer_name")),
-        "transaction_id": _text(kyc_request.get("transaction_id")),
+        "status": text(kyc_request.get("status")),
+        "reference_id": text(kyc_request.get("reference_id")),
+        "customer_identifier": text(kyc_request.get("customer_identifier")),
+        "customer_name": text(kyc_request.get("customer_name")),
+        "transaction_id": text(kyc_request.get("transaction_id")),
     }
 
 
@@ -126,9 +127,9 @@ def document_values(document: Mapping[str, Any], path: str) -> dict[str, str | N
     """Return the values of an eSign document entity; signers are its signing parties' names."""
     return {
         "document_id": _required_text(document, "id", path),
-        "agreement_status": _text(document.get("agreement_status")),
-        "file_name": _text(document.get("file_name")),
-        "reference_id": _text(document.get("reference_id")),
+        "agreement_status": text(document.get("agreement_status")),
+        "file_name": text(document.get("file_name")),
+        "reference_id": text(document.get("reference_id")),
         "signers": _signers(document.get("signing_parties"), f"{path}.signing_parties"),
     }
 
@@ -148,20 +149,10 @@ def _entity(payload: Payload, name: str) -> tuple[str, Mapping[str, Any]]:
 
 
 def _required_text(entity: Mapping[str, Any], key: str, path: str) -> str:
-    value = _text(entity.get(key))
+    value = text(entity.get(key))
     if not value:
         raise TransformError(f"{path}.{key} is missing")
     return value
-
-
-def _datetime(value: Any, path: str) -> str | None:
-    """Return a Unix time or an ISO 8601 time with an offset as LeadSquared's UTC time."""
-    if value is None:
-        return None
-    try:
-        return lsq_datetime_from_iso(value) if isinstance(value, str) else lsq_datetime(value)
-    except ValueError as error:
-        raise TransformError(f"{path}: {error}") from None
 
 
 def _signers(parties: Any, path: str) -> str | None:
@@ -169,16 +160,13 @@ def _signers(parties: Any, path: str) -> str | None:
         return None
     if not isinstance(parties, list) or not all(isinstance(party, Mapping) for party in parties):
         raise TransformError(f"{path} must be a list of objects")
-    names = [_text(party.get("name")) for party in parties]
+    names = [text(party.get("name")) for party in parties]
     return "; ".join(name for name in names if name) or None
 
 
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def unix_or_iso_datetime(value: Any) -> str:
+    """Return a Unix time or an ISO 8601 time with an offset as LeadSquared's UTC time."""
+    return lsq_datetime_from_iso(value) if isinstance(value, str) else lsq_datetime(value)
 
 
 SOURCE = SourceKind(

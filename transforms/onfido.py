@@ -50,6 +50,7 @@ from bridge.sources import (
     body_hash_key,
     bounded_key,
 )
+from bridge.values import text
 
 CHECK_VALUES = ("check_id", "status", "completed_at", "href")
 WORKFLOW_RUN_VALUES = (
@@ -135,9 +136,9 @@ def check_values(obj: Mapping[str, Any]) -> dict[str, str | None]:
     """Return the values of a classic check event: the payload holds only the object."""
     return {
         "check_id": _required_text(obj, "id"),
-        "status": _text(obj.get("status")),
+        "status": text(obj.get("status")),
         "completed_at": _datetime(obj, "completed_at_iso8601"),
-        "href": _text(obj.get("href")),
+        "href": text(obj.get("href")),
     }
 
 
@@ -147,18 +148,18 @@ def workflow_run_values(obj: Mapping[str, Any], run: Mapping[str, Any]) -> dict[
     error = error if isinstance(error, Mapping) else {}
     return {
         "workflow_run_id": _required_text(obj, "id"),
-        "status": _text(obj.get("status")) or _text(run.get("status")),
+        "status": text(obj.get("status")) or text(run.get("status")),
         "completed_at": _datetime(obj, "completed_at_iso8601"),
-        "href": _text(obj.get("href")),
-        "workflow_id": _text(run.get("workflow_id")),
-        "workflow_version_id": _text(run.get("workflow_version_id")),
-        "applicant_id": _text(run.get("applicant_id")),
-        "customer_user_id": _text(run.get("customer_user_id")),
+        "href": text(obj.get("href")),
+        "workflow_id": text(run.get("workflow_id")),
+        "workflow_version_id": text(run.get("workflow_version_id")),
+        "applicant_id": text(run.get("applicant_id")),
+        "customer_user_id": text(run.get("customer_user_id")),
         "reasons": _joined(run.get("reasons"), "payload.resource.reasons"),
         "tags": _joined(run.get("tags"), "payload.resource.tags"),
-        "dashboard_url": _text(run.get("dashboard_url")),
-        "error_type": _text(error.get("type")),
-        "error_message": _text(error.get("message")),
+        "dashboard_url": text(run.get("dashboard_url")),
+        "error_type": text(error.get("type")),
+        "error_message": text(error.get("message")),
     }
 
 
@@ -168,14 +169,14 @@ def workflow_task_values(obj: Mapping[str, Any], task: Mapping[str, Any]) -> dic
     output = output if isinstance(output, Mapping) else {}
     return {
         "task_id": _required_text(obj, "id"),
-        "task_def_id": _text(obj.get("task_def_id")) or _text(task.get("task_def_id")),
-        "workflow_run_id": _text(obj.get("workflow_run_id")) or _text(task.get("workflow_run_id")),
-        "status": _text(obj.get("status")),
+        "task_def_id": text(obj.get("task_def_id")) or text(task.get("task_def_id")),
+        "workflow_run_id": text(obj.get("workflow_run_id")) or text(task.get("workflow_run_id")),
+        "status": text(obj.get("status")),
         "started_at": _datetime(obj, "started_at_iso8601"),
         "completed_at": _datetime(obj, "completed_at_iso8601"),
-        "href": _text(obj.get("href")),
-        "result": _text(output.get("result")),
-        "sub_result": _text(output.get("sub_result")),
+        "href": text(obj.get("href")),
+        "result": text(output.get("result")),
+        "sub_result": text(output.get("sub_result")),
     }
 
 
@@ -193,7 +194,7 @@ def _mapping(value: Any, path: str) -> Mapping[str, Any]:
 
 
 def _required_text(obj: Mapping[str, Any], key: str) -> str:
-    value = _text(obj.get(key))
+    value = text(obj.get(key))
     if not value:
         raise TransformError(f"payload.object.{key} is missing")
     return value
@@ -217,14 +218,6 @@ def _joined(value: Any, path: str) -> str | None:
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return "; ".join(value)
     raise TransformError(f"{path} must be a list of text, not {value!r}")
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 SOURCE = SourceKind(

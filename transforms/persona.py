@@ -19,6 +19,7 @@ from typing import Any
 from bridge.formats import lsq_datetime_from_iso
 from bridge.signatures import TimestampedHexSignature
 from bridge.sources import HeaderLookup, Payload, SourceKind, TransformError, Values, body_hash_key
+from bridge.values import text
 
 INQUIRY_VALUES = (
     "event_id",
@@ -73,13 +74,13 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     attributes = _attributes(inquiry)
     return [
         {
-            "event_id": _text(event.get("id")) if isinstance(event, Mapping) else None,
+            "event_id": text(event.get("id")) if isinstance(event, Mapping) else None,
             "event_at": _datetime(event_attributes, "created-at", "data.attributes"),
             "inquiry_id": _required_id(inquiry),
-            "status": _text(attributes.get("status")),
-            "reference_id": _text(attributes.get("reference-id")),
+            "status": text(attributes.get("status")),
+            "reference_id": text(attributes.get("reference-id")),
             "name": _name(attributes),
-            "email": _text(attributes.get("email-address")),
+            "email": text(attributes.get("email-address")),
             "created_at": _datetime(attributes, "created-at", INQUIRY_PATH + ".attributes"),
             "completed_at": _datetime(attributes, "completed-at", INQUIRY_PATH + ".attributes"),
             "decided_at": _datetime(attributes, "decisioned-at", INQUIRY_PATH + ".attributes"),
@@ -106,14 +107,14 @@ def _attributes(resource: Any) -> Mapping[str, Any]:
 
 
 def _required_id(inquiry: Mapping[str, Any]) -> str:
-    value = _text(inquiry.get("id"))
+    value = text(inquiry.get("id"))
     if not value:
         raise TransformError(f"{INQUIRY_PATH}.id is missing")
     return value
 
 
 def _name(attributes: Mapping[str, Any]) -> str | None:
-    parts = [_text(attributes.get(key)) for key in ("name-first", "name-last")]
+    parts = [text(attributes.get(key)) for key in ("name-first", "name-last")]
     return " ".join(part.strip() for part in parts if part and part.strip()) or None
 
 
@@ -124,14 +125,6 @@ def _datetime(attributes: Mapping[str, Any], key: str, where: str) -> str | None
         return lsq_datetime_from_iso(attributes[key])
     except ValueError as error:
         raise TransformError(f"{where}.{key}: {error}") from None
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 SOURCE = SourceKind(

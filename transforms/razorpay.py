@@ -22,6 +22,7 @@ from bridge.sources import (
     Values,
     body_hash_key,
 )
+from bridge.values import text
 
 PAYMENT_VALUES = (
     "payment_id",
@@ -84,8 +85,8 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
                 **common,
                 **payment_values(_entity(payload, "payment")),
                 "order_amount": _rupees(order, "amount_paid", "order"),
-                "order_receipt": _text(order.get("receipt")),
-                "order_status": _text(order.get("status")),
+                "order_receipt": text(order.get("receipt")),
+                "order_status": text(order.get("status")),
             }
         ]
     raise TransformError(f"razorpay has no transform for {event_type!r}")
@@ -95,16 +96,16 @@ def payment_values(payment: Mapping[str, Any]) -> dict[str, str | None]:
     """Return the values of a payment entity."""
     return {
         "payment_id": _required_text(payment, "id", "payment"),
-        "order_id": _text(payment.get("order_id")),
+        "order_id": text(payment.get("order_id")),
         "amount": _rupees(payment, "amount", "payment"),
-        "currency": _text(payment.get("currency")),
-        "status": _text(payment.get("status")),
-        "method": _text(payment.get("method")),
-        "email": _text(payment.get("email")),
-        "contact": _text(payment.get("contact")),
-        "error_code": _text(payment.get("error_code")),
-        "error_description": _text(payment.get("error_description")),
-        "error_reason": _text(payment.get("error_reason")),
+        "currency": text(payment.get("currency")),
+        "status": text(payment.get("status")),
+        "method": text(payment.get("method")),
+        "email": text(payment.get("email")),
+        "contact": text(payment.get("contact")),
+        "error_code": text(payment.get("error_code")),
+        "error_description": text(payment.get("error_description")),
+        "error_reason": text(payment.get("error_reason")),
         "paid_at": _datetime(payment, "created_at", "payment"),
     }
 
@@ -113,11 +114,11 @@ def refund_values(refund: Mapping[str, Any]) -> dict[str, str | None]:
     """Return the values of a refund entity."""
     return {
         "refund_id": _required_text(refund, "id", "refund"),
-        "payment_id": _text(refund.get("payment_id")),
+        "payment_id": text(refund.get("payment_id")),
         "amount": _rupees(refund, "amount", "refund"),
-        "currency": _text(refund.get("currency")),
-        "status": _text(refund.get("status")),
-        "speed": _text(refund.get("speed_processed")),
+        "currency": text(refund.get("currency")),
+        "status": text(refund.get("status")),
+        "speed": text(refund.get("speed_processed")),
         "refunded_at": _datetime(refund, "created_at", "refund"),
     }
 
@@ -132,7 +133,7 @@ def _entity(payload: Payload, name: str) -> Mapping[str, Any]:
 
 
 def _required_text(entity: Mapping[str, Any], key: str, where: str) -> str:
-    value = _text(entity.get(key))
+    value = text(entity.get(key))
     if not value:
         raise TransformError(f"payload.{where}.entity.{key} is missing")
     return value
@@ -154,14 +155,6 @@ def _datetime(entity: Mapping[str, Any], key: str, where: str) -> str | None:
         return lsq_datetime(entity[key])
     except ValueError as error:
         raise TransformError(f"{where}.{key}: {error}") from None
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 SOURCE = SourceKind(

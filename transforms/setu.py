@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from bridge.formats import lsq_datetime_from_iso, rupees_from_paise
 from bridge.signatures.base64_body import Base64HmacBodySignature
@@ -45,6 +44,7 @@ from bridge.sources import (
     Values,
     body_hash_key,
 )
+from bridge.values import formatted, text
 
 PAYMENT_VALUES = (
     "payment_id",
@@ -102,7 +102,7 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Setu UPI payment notification."""
     if event_type not in EVENT_VALUES:
         raise TransformError(f"setu has no transform for {event_type!r}")
-    payment_id = _text(payload.get("id"))
+    payment_id = text(payload.get("id"))
     if not payment_id:
         raise TransformError("id (the payment id) is missing")
     reason = payload.get("reason")
@@ -110,23 +110,23 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     return [
         {
             "payment_id": payment_id,
-            "txn_id": _text(payload.get("txnId")),
-            "rrn": _text(payload.get("rrn")),
-            "merchant_reference_id": _text(payload.get("merchantReferenceId")),
-            "amount": _rupees(payload.get("amount"), "amount"),
-            "currency": _text(payload.get("currency")),
-            "status": _text(payload.get("status")),
-            "txn_type": _text(payload.get("txnType")),
-            "product_instance_type": _text(payload.get("productInstanceType")),
-            "customer_vpa": _text(payload.get("customerVpa")),
-            "merchant_vpa": _text(payload.get("merchantVpa")),
-            "txn_note": _text(payload.get("txnNote")),
-            "reason_code": _text(reason.get("code")),
-            "reason_description": _text(reason.get("desc")),
-            "npci_error_code": _text(reason.get("npciErrCode")),
-            "npci_error_description": _text(reason.get("npciErrDesc")),
-            "setu_description": _text(reason.get("setuDescription")),
-            "event_at": _datetime(payload.get("eventTs"), "eventTs"),
+            "txn_id": text(payload.get("txnId")),
+            "rrn": text(payload.get("rrn")),
+            "merchant_reference_id": text(payload.get("merchantReferenceId")),
+            "amount": formatted(rupees_from_paise, payload.get("amount"), "amount"),
+            "currency": text(payload.get("currency")),
+            "status": text(payload.get("status")),
+            "txn_type": text(payload.get("txnType")),
+            "product_instance_type": text(payload.get("productInstanceType")),
+            "customer_vpa": text(payload.get("customerVpa")),
+            "merchant_vpa": text(payload.get("merchantVpa")),
+            "txn_note": text(payload.get("txnNote")),
+            "reason_code": text(reason.get("code")),
+            "reason_description": text(reason.get("desc")),
+            "npci_error_code": text(reason.get("npciErrCode")),
+            "npci_error_description": text(reason.get("npciErrDesc")),
+            "setu_description": text(reason.get("setuDescription")),
+            "event_at": formatted(setu_datetime, payload.get("eventTs"), "eventTs"),
         }
     ]
 
@@ -139,32 +139,6 @@ def setu_datetime(text: str) -> str:
     if go_time:
         return lsq_datetime_from_iso(go_time["local"] + go_time["offset"])
     return lsq_datetime_from_iso(text)
-
-
-def _rupees(value: Any, path: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return rupees_from_paise(value)
-    except ValueError as error:
-        raise TransformError(f"{path}: {error}") from None
-
-
-def _datetime(value: Any, path: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return setu_datetime(value)
-    except ValueError as error:
-        raise TransformError(f"{path}: {error}") from None
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 SOURCE = SourceKind(

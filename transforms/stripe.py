@@ -20,6 +20,7 @@ from typing import Any
 from bridge.formats import lsq_datetime
 from bridge.signatures import TimestampedHexSignature
 from bridge.sources import HeaderLookup, Payload, SourceKind, TransformError, Values, body_hash_key
+from bridge.values import text
 
 # Stripe's zero-decimal currencies: the amount is already in major units.
 # https://docs.stripe.com/currencies#zero-decimal (ISK, HUF and TWD are
@@ -109,9 +110,9 @@ def event_type(payload: Payload) -> str | None:
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Stripe event."""
     common = {
-        "event_id": _text(payload.get("id")),
+        "event_id": text(payload.get("id")),
         "event_at": _datetime(payload, "created", "event"),
-        "livemode": _text(payload.get("livemode")),
+        "livemode": text(payload.get("livemode")),
     }
     if event_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
         return [{**common, **payment_intent_values(_object(payload, "payment_intent"))}]
@@ -134,12 +135,12 @@ def payment_intent_values(intent: Mapping[str, Any]) -> dict[str, str | None]:
         "amount": _amount(intent, "amount", currency),
         "amount_received": _amount(intent, "amount_received", currency),
         "currency": currency,
-        "status": _text(intent.get("status")),
-        "email": _text(intent.get("receipt_email")),
-        "description": _text(intent.get("description")),
-        "failure_code": _text(error.get("code")),
-        "failure_decline_code": _text(error.get("decline_code")),
-        "failure_message": _text(error.get("message")),
+        "status": text(intent.get("status")),
+        "email": text(intent.get("receipt_email")),
+        "description": text(intent.get("description")),
+        "failure_code": text(error.get("code")),
+        "failure_decline_code": text(error.get("decline_code")),
+        "failure_message": text(error.get("message")),
         "created_at": _datetime(intent, "created", "data.object"),
     }
 
@@ -153,13 +154,13 @@ def checkout_session_values(session: Mapping[str, Any]) -> dict[str, str | None]
         "checkout_session_id": _required_text(session, "id"),
         "payment_intent_id": _id(session.get("payment_intent")),
         "customer_id": _id(session.get("customer")),
-        "client_reference_id": _text(session.get("client_reference_id")),
+        "client_reference_id": text(session.get("client_reference_id")),
         "amount": _amount(session, "amount_total", currency),
         "currency": currency,
-        "status": _text(session.get("status")),
-        "payment_status": _text(session.get("payment_status")),
-        "email": _text(details.get("email")) or _text(session.get("customer_email")),
-        "name": _text(details.get("name")),
+        "status": text(session.get("status")),
+        "payment_status": text(session.get("payment_status")),
+        "email": text(details.get("email")) or text(session.get("customer_email")),
+        "name": text(details.get("name")),
         "created_at": _datetime(session, "created", "data.object"),
     }
 
@@ -184,8 +185,8 @@ def charge_values(charge: Mapping[str, Any]) -> dict[str, str | None]:
         "amount": _amount(charge, "amount", currency),
         "amount_refunded": _amount(charge, "amount_refunded", currency),
         "currency": currency,
-        "status": _text(charge.get("status")),
-        "email": _text(billing.get("email")) or _text(charge.get("receipt_email")),
+        "status": text(charge.get("status")),
+        "email": text(billing.get("email")) or text(charge.get("receipt_email")),
         "created_at": _datetime(charge, "created", "data.object"),
     }
 
@@ -213,7 +214,7 @@ def _object(payload: Payload, expected: str) -> Mapping[str, Any]:
 
 
 def _currency(entity: Mapping[str, Any]) -> str | None:
-    currency = _text(entity.get("currency"))
+    currency = text(entity.get("currency"))
     return currency.upper() if currency else None
 
 
@@ -236,7 +237,7 @@ def _datetime(entity: Mapping[str, Any], key: str, where: str) -> str | None:
 
 
 def _required_text(entity: Mapping[str, Any], key: str) -> str:
-    value = _text(entity.get(key))
+    value = text(entity.get(key))
     if not value:
         raise TransformError(f"data.object.{key} is missing")
     return value
@@ -245,16 +246,8 @@ def _required_text(entity: Mapping[str, Any], key: str) -> str:
 def _id(value: Any) -> str | None:
     """Return an id whether Stripe sent it as a string or as an expanded object."""
     if isinstance(value, Mapping):
-        return _text(value.get("id"))
-    return _text(value)
-
-
-def _text(value: Any) -> str | None:
-    if value is None or isinstance(value, Mapping | list):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+        return text(value.get("id"))
+    return text(value)
 
 
 SOURCE = SourceKind(
