@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bridge.formats import lsq_datetime, lsq_datetime_from_iso
-from bridge.signatures.hex_body import HexHmacBodySignature
+from bridge.signatures import BodyHmacSignature
 from bridge.sources import (
     HeaderLookup,
     Payload,
@@ -172,7 +172,7 @@ def unix_or_iso_datetime(value: Any) -> str:
 SOURCE = SourceKind(
     name="digio",
     content_type="application/json",
-    signature=HexHmacBodySignature("X-Digio-Checksum"),
+    signature=BodyHmacSignature("X-Digio-Checksum"),
     event_values=EVENT_VALUES,
     idempotency_key=idempotency_key,
     event_type=event_type,

@@ -35,7 +35,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from bridge.formats import lsq_datetime_from_iso, rupees_from_paise
-from bridge.signatures.base64_body import Base64HmacBodySignature
+from bridge.signatures import BodyHmacSignature
 from bridge.sources import (
     HeaderLookup,
     Payload,
@@ -144,7 +144,7 @@ def setu_datetime(text: str) -> str:
 SOURCE = SourceKind(
     name="setu",
     content_type="application/json",
-    signature=Base64HmacBodySignature("x-setu-signature"),
+    signature=BodyHmacSignature("x-setu-signature", encoding="base64"),
     event_values=EVENT_VALUES,
     idempotency_key=idempotency_key,
     event_type=event_type,

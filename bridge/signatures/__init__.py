@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from bridge.signatures.body_hmac import BodyHmacSignature
 from bridge.signatures.errors import SignatureError
-from bridge.signatures.hex_body import HexHmacBodySignature
 from bridge.signatures.timestamped_hex import TimestampedHexSignature
 
-__all__ = ["HexHmacBodySignature", "SignatureError", "TimestampedHexSignature"]
+__all__ = ["BodyHmacSignature", "SignatureError", "TimestampedHexSignature"]
