@@ -78,7 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
         "transform", help="print the LeadSquared calls a payload would become (a dry run), or why none"
     )
     transform.add_argument("source", help="a source name from the configuration, e.g. razorpay")
-    transform.add_argument("payload", type=Path, help="a JSON file holding one delivery's body")
+    transform.add_argument(
+        "payload", type=Path, help="a file holding one delivery's body (JSON, or the form PayU posts)"
+    )
     transform.set_defaults(run=run_transform)
 
     send = commands.add_parser(

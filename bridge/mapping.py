@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -46,9 +45,9 @@ def map_event(
 ) -> MappingOutcome:
     """Map one stored event to its activities, or say why not."""
     try:
-        payload = json.loads(event.body)
+        payload = kind.parse(event.body)
     except ValueError as error:
-        return Failed(f"the stored body is not JSON: {error}")
+        return Failed(f"the stored body {error}")
     event_type = event.event_type or kind.event_type(payload)
     mapping = source.events.get(event_type or "")
     if mapping is None:

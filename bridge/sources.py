@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
+from urllib.parse import parse_qs
 
 Payload = Mapping[str, Any]
 # A transform yields named values; None means "the provider did not send it".
@@ -30,8 +32,50 @@ class SignatureScheme(Protocol):
     def sign(self, body: bytes, secret: str, now: float) -> dict[str, str]: ...
 
 
+@runtime_checkable
+class BodySignedScheme(Protocol):
+    """A scheme whose signature travels inside the body (PayU's `hash` field), not in a header."""
+
+    def resign(self, body: bytes, secret: str) -> bytes: ...
+
+
+def signed_delivery(
+    scheme: SignatureScheme, body: bytes, secret: str, now: float
+) -> tuple[bytes, dict[str, str]]:
+    """Return the body and headers a provider would send; a body-signed scheme rewrites the body."""
+    if isinstance(scheme, BodySignedScheme):
+        body = scheme.resign(body, secret)
+    return body, scheme.sign(body, secret, now)
+
+
 class TransformError(Exception):
     """The payload cannot be mapped; the message says what is missing or wrong."""
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """Return the body as a JSON object; a ValueError says why it is not one."""
+    try:
+        payload = json.loads(body)
+    except ValueError as error:
+        raise ValueError(f"is not valid JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise ValueError("must be a JSON object")
+    return payload
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """Return a UTF-8 application/x-www-form-urlencoded body as one value per field."""
+    try:
+        text = body.decode("utf-8")
+        fields = parse_qs(text, keep_blank_values=True, strict_parsing=True, errors="strict")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"is not UTF-8 form data: {error}") from None
+    except ValueError as error:
+        raise ValueError(f"is not form data: {error}") from None
+    repeated = sorted(name for name, values in fields.items() if len(values) > 1)
+    if repeated:
+        raise ValueError(f"repeats the field {repeated[0]!r}: each field must appear once")
+    return {name: values[0] for name, values in fields.items()}
 
 
 @dataclass(frozen=True)
@@ -46,6 +90,10 @@ class SourceKind:
     idempotency_key: Callable[[HeaderLookup, bytes], str]
     event_type: Callable[[Payload], str | None]
     transform: Callable[[str, Payload], Sequence[Values]]
+    # How a verified body becomes a payload; a ValueError's text completes "the body ...".
+    parse: Callable[[bytes], Payload] = parse_json_object
+    # The file suffix of the kind's samples in transforms/samples/<name>/.
+    sample_suffix: str = ".json"
 
 
 def body_hash_key(body: bytes) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +12,7 @@ import requests
 from bridge.leadsquared import BULK_PATH
 from bridge.mapping import Failed, Ignored, map_event
 from bridge.settings import Settings, SourceSettings
-from bridge.sources import SourceKind, SourceRegistry
+from bridge.sources import SourceKind, SourceRegistry, signed_delivery
 from bridge.store.inbox import StoredEvent
 
 SAMPLES = Path(__file__).resolve().parent.parent / "transforms" / "samples"
@@ -35,11 +34,9 @@ def dry_run(settings: Settings, registry: SourceRegistry, source_name: str, body
     """Return the LeadSquared calls the bridge would make for a delivery, or say why none."""
     source, kind = _source(settings, registry, source_name)
     try:
-        payload = json.loads(body)
+        payload = kind.parse(body)
     except ValueError as error:
-        raise WorkbenchError(f"the payload is not JSON: {error}") from None
-    if not isinstance(payload, dict):
-        raise WorkbenchError("the payload must be a JSON object")
+        raise WorkbenchError(f"the payload {error}") from None
     key = kind.idempotency_key(_NoHeaders(), body)
     event = StoredEvent(0, source_name, key, kind.event_type(payload), body)
     outcome = map_event(event, source, kind, settings.accounts[source.account])
@@ -65,9 +62,9 @@ def dry_run(settings: Settings, registry: SourceRegistry, source_name: str, body
 def sample_body(kind: SourceKind, event_type: str) -> bytes:
     """Return the shipped sample delivery of a source's event type."""
     folder = SAMPLES / kind.name
-    path = folder / f"{event_type}.json"
+    path = folder / f"{event_type}{kind.sample_suffix}"
     if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in folder.glob("*.json"))) or "none"
+        known = ", ".join(sorted(p.stem for p in folder.glob(f"*{kind.sample_suffix}"))) or "none"
         raise WorkbenchError(f"{kind.name} has no sample for {event_type!r} (samples: {known})")
     return path.read_bytes()
 
@@ -82,8 +79,10 @@ def send_sample(
             f"set {source.secret_env} to the secret the bridge uses "
             f"(`make run` in sandbox mode uses demo-{source_name}-secret)"
         )
-    body = sample_body(kind, event_type)
-    headers = {"Content-Type": kind.content_type, **kind.signature.sign(body, source.secrets[0], time.time())}
+    body, signed = signed_delivery(
+        kind.signature, sample_body(kind, event_type), source.secrets[0], time.time()
+    )
+    headers = {"Content-Type": kind.content_type, **signed}
     url = f"{base_url.rstrip('/')}/webhooks/{source_name}"
     try:
         return requests.post(url, data=body, headers=headers, timeout=10)

@@ -56,7 +56,7 @@ def test_transform_prints_the_exact_call(capsys: pytest.CaptureFixture[str]) -> 
             b'{"event": "payment.captured", "payload": {}}',
             "would store this event as failed: no opportunity id",
         ),
-        (b"{not json", "the payload is not JSON"),
+        (b"{not json", "the payload is not valid JSON"),
         (b"[]", "must be a JSON object"),
     ],
 )

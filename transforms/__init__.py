@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bridge.sources import SourceRegistry
-from transforms import cashfree, digio, onfido, persona, razorpay, setu, stripe
+from transforms import cashfree, digio, onfido, payu, persona, razorpay, setu, stripe
 
 REGISTRY = SourceRegistry()
 REGISTRY.register(razorpay.SOURCE)
@@ -13,3 +13,4 @@ REGISTRY.register(cashfree.SOURCE)
 REGISTRY.register(setu.SOURCE)
 REGISTRY.register(onfido.SOURCE)
 REGISTRY.register(digio.SOURCE)
+REGISTRY.register(payu.SOURCE)
