@@ -50,7 +50,7 @@ from bridge.sources import (
     body_hash_key,
     bounded_key,
 )
-from bridge.values import text
+from bridge.values import formatted, text
 
 CHECK_VALUES = ("check_id", "status", "completed_at", "href")
 WORKFLOW_RUN_VALUES = (
@@ -201,12 +201,7 @@ def _required_text(obj: Mapping[str, Any], key: str) -> str:
 
 
 def _datetime(obj: Mapping[str, Any], key: str) -> str | None:
-    if obj.get(key) is None:
-        return None
-    try:
-        return lsq_datetime_from_iso(obj[key])
-    except ValueError as error:
-        raise TransformError(f"payload.object.{key}: {error}") from None
+    return formatted(lsq_datetime_from_iso, obj.get(key), f"payload.object.{key}")
 
 
 def _joined(value: Any, path: str) -> str | None:

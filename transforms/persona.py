@@ -19,7 +19,7 @@ from typing import Any
 from bridge.formats import lsq_datetime_from_iso
 from bridge.signatures import TimestampedHexSignature
 from bridge.sources import HeaderLookup, Payload, SourceKind, TransformError, Values, body_hash_key
-from bridge.values import text
+from bridge.values import formatted, text
 
 INQUIRY_VALUES = (
     "event_id",
@@ -119,12 +119,7 @@ def _name(attributes: Mapping[str, Any]) -> str | None:
 
 
 def _datetime(attributes: Mapping[str, Any], key: str, where: str) -> str | None:
-    if attributes.get(key) is None:
-        return None
-    try:
-        return lsq_datetime_from_iso(attributes[key])
-    except ValueError as error:
-        raise TransformError(f"{where}.{key}: {error}") from None
+    return formatted(lsq_datetime_from_iso, attributes.get(key), f"{where}.{key}")
 
 
 SOURCE = SourceKind(

@@ -22,7 +22,7 @@ from bridge.sources import (
     Values,
     body_hash_key,
 )
-from bridge.values import text
+from bridge.values import formatted, text
 
 PAYMENT_VALUES = (
     "payment_id",
@@ -140,21 +140,11 @@ def _required_text(entity: Mapping[str, Any], key: str, where: str) -> str:
 
 
 def _rupees(entity: Mapping[str, Any], key: str, where: str) -> str | None:
-    if entity.get(key) is None:
-        return None
-    try:
-        return rupees_from_paise(entity[key])
-    except ValueError as error:
-        raise TransformError(f"payload.{where}.entity.{key}: {error}") from None
+    return formatted(rupees_from_paise, entity.get(key), f"payload.{where}.entity.{key}")
 
 
 def _datetime(entity: Mapping[str, Any], key: str, where: str) -> str | None:
-    if entity.get(key) is None:
-        return None
-    try:
-        return lsq_datetime(entity[key])
-    except ValueError as error:
-        raise TransformError(f"{where}.{key}: {error}") from None
+    return formatted(lsq_datetime, entity.get(key), f"{where}.{key}")
 
 
 SOURCE = SourceKind(

@@ -20,7 +20,7 @@ from typing import Any
 from bridge.formats import lsq_datetime
 from bridge.signatures import TimestampedHexSignature
 from bridge.sources import HeaderLookup, Payload, SourceKind, TransformError, Values, body_hash_key
-from bridge.values import text
+from bridge.values import formatted, text
 
 # Stripe's zero-decimal currencies: the amount is already in major units.
 # https://docs.stripe.com/currencies#zero-decimal (ISK, HUF and TWD are
@@ -219,21 +219,11 @@ def _currency(entity: Mapping[str, Any]) -> str | None:
 
 
 def _amount(entity: Mapping[str, Any], key: str, currency: str | None) -> str | None:
-    if entity.get(key) is None:
-        return None
-    try:
-        return major_units(entity[key], currency)
-    except ValueError as error:
-        raise TransformError(f"data.object.{key}: {error}") from None
+    return formatted(lambda amount: major_units(amount, currency), entity.get(key), f"data.object.{key}")
 
 
 def _datetime(entity: Mapping[str, Any], key: str, where: str) -> str | None:
-    if entity.get(key) is None:
-        return None
-    try:
-        return lsq_datetime(entity[key])
-    except ValueError as error:
-        raise TransformError(f"{where}.{key}: {error}") from None
+    return formatted(lsq_datetime, entity.get(key), f"{where}.{key}")
 
 
 def _required_text(entity: Mapping[str, Any], key: str) -> str:
