@@ -101,6 +101,21 @@ def body_hash_key(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
+def body_id_key(body: bytes, *path: str, numbers: bool = False) -> str:
+    """Return the provider's id at a path in the JSON body, trimmed; the body's hash without one."""
+    try:
+        value: Any = json.loads(body)
+    except ValueError:
+        return body_hash_key(body)
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    if numbers and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return body_hash_key(body)
+
+
 class SourceRegistry:
     """Source kinds by name; a name can be registered once."""
 

@@ -31,7 +31,6 @@ customer passes when creating the KYC request or the document.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,7 +42,7 @@ from bridge.sources import (
     SourceKind,
     TransformError,
     Values,
-    body_hash_key,
+    body_id_key,
 )
 from bridge.values import formatted, text
 
@@ -80,14 +79,7 @@ DOCUMENT_ENTITY = "document"
 
 def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
     """Return the webhook's id (WHN...) from the body, or a hash of the body when it has none."""
-    try:
-        event = json.loads(body)
-    except ValueError:
-        return body_hash_key(body)
-    webhook_id = event.get("id") if isinstance(event, dict) else None
-    if isinstance(webhook_id, str | int) and not isinstance(webhook_id, bool) and str(webhook_id).strip():
-        return str(webhook_id).strip()
-    return body_hash_key(body)
+    return body_id_key(body, "id", numbers=True)
 
 
 def event_type(payload: Payload) -> str | None:

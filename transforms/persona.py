@@ -12,13 +12,19 @@ is not guaranteed: `event_at` (the event's `created-at`) tells which came first.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bridge.formats import lsq_datetime_from_iso
 from bridge.signatures import TimestampedHexSignature
-from bridge.sources import HeaderLookup, Payload, SourceKind, TransformError, Values, body_hash_key
+from bridge.sources import (
+    HeaderLookup,
+    Payload,
+    SourceKind,
+    TransformError,
+    Values,
+    body_id_key,
+)
 from bridge.values import formatted, text
 
 INQUIRY_VALUES = (
@@ -47,15 +53,7 @@ INQUIRY_PATH = "data.attributes.payload.data"
 
 def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
     """Return the event's data.id (evt_...), or a hash of the body when it has none."""
-    try:
-        event = json.loads(body)
-    except ValueError:
-        event = None
-    data = event.get("data") if isinstance(event, dict) else None
-    event_id = data.get("id") if isinstance(data, dict) else None
-    if isinstance(event_id, str) and event_id.strip():
-        return event_id.strip()
-    return body_hash_key(body)
+    return body_id_key(body, "data", "id")
 
 
 def event_type(payload: Payload) -> str | None:

@@ -30,7 +30,6 @@ LeadSquared opportunity id.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 
@@ -42,7 +41,7 @@ from bridge.sources import (
     SourceKind,
     TransformError,
     Values,
-    body_hash_key,
+    body_id_key,
 )
 from bridge.values import formatted, text
 
@@ -82,14 +81,7 @@ GO_TIME = re.compile(
 
 def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
     """Return the notification's eventId, or a hash of the body when it has none."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return body_hash_key(body)
-    event_id = payload.get("eventId") if isinstance(payload, Mapping) else None
-    if isinstance(event_id, str) and event_id.strip():
-        return event_id.strip()
-    return body_hash_key(body)
+    return body_id_key(body, "eventId")
 
 
 def event_type(payload: Payload) -> str | None:

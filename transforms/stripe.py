@@ -12,14 +12,20 @@ it is absent. Amounts are integers in the currency's minor unit.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from bridge.formats import lsq_datetime
 from bridge.signatures import TimestampedHexSignature
-from bridge.sources import HeaderLookup, Payload, SourceKind, TransformError, Values, body_hash_key
+from bridge.sources import (
+    HeaderLookup,
+    Payload,
+    SourceKind,
+    TransformError,
+    Values,
+    body_id_key,
+)
 from bridge.values import formatted, text
 
 # Stripe's zero-decimal currencies: the amount is already in major units.
@@ -91,14 +97,7 @@ EVENT_VALUES = {
 
 def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
     """Return the event's id (evt_...), or a hash of the body when it has none."""
-    try:
-        event = json.loads(body)
-    except ValueError:
-        event = None
-    event_id = event.get("id") if isinstance(event, dict) else None
-    if isinstance(event_id, str) and event_id.strip():
-        return event_id.strip()
-    return body_hash_key(body)
+    return body_id_key(body, "id")
 
 
 def event_type(payload: Payload) -> str | None:
