@@ -10,7 +10,7 @@ keep the old client secret configured as a previous secret.
 
 Replay window: Cashfree documents none for PG webhooks (its SDK checks no
 age). We refuse a timestamp more than 300 s from now, either way
-(`TimestampedBase64Signature.tolerance_seconds`): our choice, because a
+(`SignedTimestamp.tolerance_seconds`, 300 s): our choice, because a
 signed timestamp nobody checks stops no replay of a captured delivery, and
 300 s is the window of Stripe and Standard Webhooks and the "5 minutes" that
 Cashfree's subscription signature page recommends. Unconfirmed: that each
@@ -46,7 +46,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bridge.formats import lsq_datetime_from_iso
-from bridge.signatures.timestamped_base64 import TimestampedBase64Signature
+from bridge.signatures import HmacSignature, SignedTimestamp
 from bridge.sources import (
     HeaderLookup,
     Payload,
@@ -180,7 +180,13 @@ def _is_id(value: Any) -> bool:
 SOURCE = SourceKind(
     name="cashfree",
     content_type="application/json",
-    signature=TimestampedBase64Signature(),
+    # Cashfree signs `{x-webhook-timestamp}{body}`, the timestamp in Unix milliseconds with no
+    # separator (the PHP snippet's `$timestamp.$payload` dot is concatenation, not a byte).
+    signature=HmacSignature(
+        "x-webhook-signature",
+        encoding="base64",
+        timestamp=SignedTimestamp("x-webhook-timestamp", separator="", units_per_second=1000),
+    ),
     event_values=EVENT_VALUES,
     idempotency_key=idempotency_key,
     event_type=event_type,

@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bridge.formats import lsq_datetime, lsq_datetime_from_iso
-from bridge.signatures import BodyHmacSignature
+from bridge.signatures import HmacSignature
 from bridge.sources import (
     HeaderLookup,
     Payload,
@@ -164,7 +164,7 @@ def unix_or_iso_datetime(value: Any) -> str:
 SOURCE = SourceKind(
     name="digio",
     content_type="application/json",
-    signature=BodyHmacSignature("X-Digio-Checksum"),
+    signature=HmacSignature("X-Digio-Checksum"),
     event_values=EVENT_VALUES,
     idempotency_key=idempotency_key,
     event_type=event_type,

@@ -40,7 +40,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bridge.formats import lsq_datetime_from_iso
-from bridge.signatures import BodyHmacSignature
+from bridge.signatures import HmacSignature
 from bridge.sources import (
     HeaderLookup,
     Payload,
@@ -218,7 +218,7 @@ def _joined(value: Any, path: str) -> str | None:
 SOURCE = SourceKind(
     name="onfido",
     content_type="application/json",
-    signature=BodyHmacSignature("X-SHA2-Signature"),
+    signature=HmacSignature("X-SHA2-Signature"),
     event_values=EVENT_VALUES,
     idempotency_key=idempotency_key,
     event_type=event_type,

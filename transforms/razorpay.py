@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bridge.formats import lsq_datetime, rupees_from_paise
-from bridge.signatures import BodyHmacSignature
+from bridge.signatures import HmacSignature
 from bridge.sources import (
     HeaderLookup,
     Payload,
@@ -150,7 +150,7 @@ def _datetime(entity: Mapping[str, Any], key: str, where: str) -> str | None:
 SOURCE = SourceKind(
     name="razorpay",
     content_type="application/json",
-    signature=BodyHmacSignature("X-Razorpay-Signature"),
+    signature=HmacSignature("X-Razorpay-Signature"),
     event_values=EVENT_VALUES,
     idempotency_key=idempotency_key,
     event_type=event_type,

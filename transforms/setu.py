@@ -34,7 +34,7 @@ import re
 from collections.abc import Mapping, Sequence
 
 from bridge.formats import lsq_datetime_from_iso, rupees_from_paise
-from bridge.signatures import BodyHmacSignature
+from bridge.signatures import HmacSignature
 from bridge.sources import (
     HeaderLookup,
     Payload,
@@ -136,7 +136,7 @@ def setu_datetime(text: str) -> str:
 SOURCE = SourceKind(
     name="setu",
     content_type="application/json",
-    signature=BodyHmacSignature("x-setu-signature", encoding="base64"),
+    signature=HmacSignature("x-setu-signature", encoding="base64"),
     event_values=EVENT_VALUES,
     idempotency_key=idempotency_key,
     event_type=event_type,

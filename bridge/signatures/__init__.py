@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bridge.signatures.body_hmac import BodyHmacSignature
 from bridge.signatures.errors import SignatureError
+from bridge.signatures.hmac_header import HmacSignature, SignedTimestamp
 from bridge.signatures.payu_hash import PayuReverseHash
 from bridge.signatures.timestamped_hex import TimestampedHexSignature
 
-__all__ = ["BodyHmacSignature", "PayuReverseHash", "SignatureError", "TimestampedHexSignature"]
+__all__ = ["HmacSignature", "PayuReverseHash", "SignatureError", "SignedTimestamp", "TimestampedHexSignature"]
