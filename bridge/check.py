@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bridge.config import ConfigError, credential_problems, load_settings
+from bridge.config import ConfigError, configured_kinds, credential_problems, load_settings
+from bridge.settings import SourceSettings
+from bridge.sources import SourceKind, TokenScheme
 
 
 def check_configuration(path: str, environ: Mapping[str, str]) -> list[str]:
@@ -16,9 +18,12 @@ def check_configuration(path: str, environ: Mapping[str, str]) -> list[str]:
     if problems:
         raise ConfigError(problems)
     warnings = []
+    kinds = configured_kinds(settings, REGISTRY)
     for source in settings.sources.values():
         if source.enabled and not source.events:
             warnings.append(f"sources.{source.name}: no events are mapped; every delivery will be ignored")
+        if source.enabled:
+            warnings += token_warnings(source, kinds[source.name])
     for account in settings.accounts.values():
         if not account.key_field:
             warnings.append(
@@ -31,3 +36,18 @@ def check_configuration(path: str, environ: Mapping[str, str]) -> list[str]:
                 f"accounts.{account.name}: {account.host_env} is plain http; LeadSquared needs https"
             )
     return warnings
+
+
+def token_warnings(source: SourceSettings, kind: SourceKind) -> list[str]:
+    """Warn that a token-authenticated source is weaker than a signed one, and how to make up for it."""
+    if not isinstance(kind.signature, TokenScheme):
+        return []
+    where = "URL" if kind.signature.in_path else "header"
+    warning = (
+        f"sources.{source.name}: authenticated by a shared token in the {where}, weaker than a signature: "
+        "it covers no byte of the body and no time, so whoever sees one delivery can post any body; "
+        "confirm each result over the provider's API before acting on it"
+    )
+    if not source.allowed_networks:
+        warning += ", and set allowed_ips to the provider's addresses"
+    return [warning]

@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     transform.add_argument(
         "payload", type=Path, help="a file holding one delivery's body (JSON, or the form PayU posts)"
     )
+    transform.add_argument(
+        "--event-type",
+        help="the event type, for sources that send it in a header (GitHub-style: X-GitHub-Event)",
+    )
     transform.set_defaults(run=run_transform)
 
     send = commands.add_parser(
@@ -165,7 +169,7 @@ def run_transform(args: argparse.Namespace) -> int:
 
     settings = _workbench_settings(require_secrets=False)
     try:
-        calls = dry_run(settings, _registry(), args.source, args.payload.read_bytes())
+        calls = dry_run(settings, _registry(), args.source, args.payload.read_bytes(), args.event_type)
     except (WorkbenchError, OSError) as error:
         print(f"cannot transform: {error}", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ import json
 import tomllib
 from collections.abc import Iterable, Mapping
 from importlib import resources
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,11 @@ from bridge.settings import (
     DeliverySettings,
     EventMapping,
     FieldSource,
+    Network,
     Settings,
     SourceSettings,
 )
-from bridge.sources import SourceRegistry
+from bridge.sources import BRIDGE_VALUES, SecretFormat, SourceKind, SourceRegistry
 
 
 class ConfigError(Exception):
@@ -54,9 +56,36 @@ def load_settings(
         for s in settings.sources.values()
         if s.enabled and not s.secrets
     ]
+    problems += secret_format_problems(settings, registry)
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def configured_kinds(settings: Settings, registry: SourceRegistry) -> dict[str, SourceKind]:
+    """Return the kind of each configured source whose kind is registered, as the source configures it."""
+    kinds = {}
+    for source in settings.sources.values():
+        kind = registry.get(source.kind)
+        if kind is not None:
+            kinds[source.name] = kind.configured(source.scheme)
+    return kinds
+
+
+def secret_format_problems(settings: Settings, registry: SourceRegistry) -> list[str]:
+    """Name each secret variable of an enabled source whose scheme cannot use its value (never the value)."""
+    kinds = configured_kinds(settings, registry)
+    problems = []
+    for source in settings.sources.values():
+        scheme = kinds[source.name].signature
+        if not source.enabled or not isinstance(scheme, SecretFormat):
+            continue
+        for position, secret in enumerate(source.secrets):
+            problem = scheme.secret_problem(secret)
+            if problem:
+                where = source.secret_env if position == 0 else "a variable of previous_secret_envs"
+                problems.append(f"sources.{source.name}: the secret in {where} {problem}")
+    return problems
 
 
 def read_document(path: Path) -> dict[str, Any]:
@@ -103,23 +132,45 @@ def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> 
     problems = []
     accounts = document.get("accounts", {})
     problems += _lease_problems(document)
+    problems += _network_problems("server.trusted_proxies", document.get("server", {}).get("trusted_proxies"))
     for name, source in document.get("sources", {}).items():
-        kind = registry.get(source["kind"])
-        if kind is None:
+        problems += _network_problems(f"sources.{name}.allowed_ips", source.get("allowed_ips"))
+        registered = registry.get(source["kind"])
+        if registered is None:
             known = ", ".join(registry.names())
             problems.append(f"sources.{name}.kind: unknown kind {source['kind']!r} (known: {known})")
+            continue
+        try:
+            kind = registered.configured(source.get("scheme", {}))
+        except ValueError as error:
+            problems.append(f"sources.{name}.scheme: {error}")
             continue
         account = source.get("account", _only_account(accounts))
         if account not in accounts:
             problems.append(f"sources.{name}.account: no [accounts.{account}] is configured")
         for event_type, mapping in source.get("events", {}).items():
             key = f"sources.{name}.events.{event_type}"
-            if event_type not in kind.event_values:
+            names = kind.values_of(event_type)
+            if names is None:
                 known = ", ".join(sorted(kind.event_values))
                 problems.append(f"{key}: {kind.name} has no event {event_type!r} (known: {known})")
                 continue
-            problems += _value_problems(key, mapping, kind.event_values[event_type])
+            problems += _value_problems(key, mapping, names + BRIDGE_VALUES)
     return problems
+
+
+def _network_problems(key: str, addresses: Iterable[str] | None) -> list[str]:
+    problems = []
+    for address in addresses or ():
+        try:
+            ip_network(address)
+        except ValueError as error:
+            problems.append(f"{key}: {error}; give an address (13.126.198.236) or a network (10.0.0.0/8)")
+    return problems
+
+
+def _networks(addresses: Iterable[str] | None) -> tuple[Network, ...]:
+    return tuple(ip_network(address) for address in addresses or ())
 
 
 def _lease_problems(document: Mapping[str, Any]) -> list[str]:
@@ -183,6 +234,7 @@ def build_settings(document: Mapping[str, Any], environ: Mapping[str, str]) -> S
         accounts=accounts,
         sources=sources,
         delivery=DeliverySettings(**document.get("delivery", {})),
+        trusted_proxies=_networks(server.get("trusted_proxies")),
     )
 
 
@@ -230,6 +282,8 @@ def _source(
         secret_env=raw["secret_env"],
         secrets=secrets,
         events=events,
+        scheme=raw.get("scheme", {}),
+        allowed_networks=_networks(raw.get("allowed_ips")),
     )
 
 

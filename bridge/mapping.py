@@ -55,7 +55,8 @@ def map_event(
     try:
         opportunity_id = opportunity_id_at(payload, mapping.opportunity_id_path)
         values_list = kind.transform(mapping.event_type, payload)
-        rows = [build_row(mapping, values, payload) for values in values_list]
+        bridge_values = {"delivery_id": event.idempotency_key}
+        rows = [build_row(mapping, {**bridge_values, **values}, payload) for values in values_list]
     except TransformError as error:
         return Failed(str(error))
     except Exception as error:

@@ -9,10 +9,11 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from bridge.addresses import client_address
 from bridge.services import Services
-from bridge.settings import SourceSettings
+from bridge.settings import Network, SourceSettings
 from bridge.signatures import SignatureError
-from bridge.sources import Payload, SourceKind, bounded_key
+from bridge.sources import Payload, SourceKind, TokenScheme, bounded_key
 from bridge.store.inbox import Inbox
 
 bp = Blueprint("receiver", __name__)
@@ -34,13 +35,15 @@ class Refusal(Exception):
 
 
 @bp.post("/webhooks/<source_name>")
-def receive(source_name: str) -> Answer:
-    """Accept one webhook delivery for a configured source."""
+@bp.post("/webhooks/<source_name>/<path_token>")
+def receive(source_name: str, path_token: str | None = None) -> Answer:
+    """Accept one webhook delivery for a configured source (a token source may carry it in the URL)."""
     services: Services = current_app.extensions["bridge"]
     try:
         source, kind = configured_source(services, source_name)
+        check_address(source, services.settings.trusted_proxies)
         body = read_body(kind, services.settings.max_body_bytes)
-        verify(kind, source, body)
+        verify(kind, source, body, path_token)
         payload = parse(kind, body)
     except Refusal as refusal:
         log.warning(
@@ -49,7 +52,7 @@ def receive(source_name: str) -> Answer:
         return refusal.answer()
     key = bounded_key(kind.idempotency_key(request.headers, body))
     inbox: Inbox = current_app.extensions["bridge_inbox"]
-    accepted = inbox.insert(source_name, key, kind.event_type(payload), body, time.time())
+    accepted = inbox.insert(source_name, key, kind.type_of(request.headers, payload), body, time.time())
     status, code = ("accepted", 202) if accepted.is_new else ("duplicate", 200)
     # DEBUG: the event row is the record of an acceptance, and a log line per
     # webhook cost a fifth of an ack's CPU. Refusals are WARNING, above.
@@ -60,10 +63,25 @@ def receive(source_name: str) -> Answer:
 def configured_source(services: Services, name: str) -> tuple[SourceSettings, SourceKind]:
     """Return the enabled source of that name and its kind, or refuse with 404."""
     source = services.settings.sources.get(name)
-    kind = services.registry.get(source.kind) if source and source.enabled else None
+    kind = services.kinds.get(name) if source and source.enabled else None
     if source is None or kind is None:
         raise Refusal(404, "unknown_source", f"no enabled source is named {name!r}")
     return source, kind
+
+
+def check_address(source: SourceSettings, trusted_proxies: tuple[Network, ...]) -> None:
+    """Refuse with 403 a delivery from outside the source's allowed_ips, if it has any."""
+    if not source.allowed_networks:
+        return
+    forwarded = request.headers.getlist("X-Forwarded-For")
+    client = client_address(request.remote_addr, forwarded, trusted_proxies)
+    if client is None or not any(client in network for network in source.allowed_networks):
+        shown = client or "an unreadable address"
+        raise Refusal(
+            403,
+            "forbidden_address",
+            f"deliveries to {source.name} are accepted only from its allowed_ips, not from {shown}",
+        )
 
 
 def read_body(kind: SourceKind, limit: int) -> bytes:
@@ -81,10 +99,17 @@ def read_body(kind: SourceKind, limit: int) -> bytes:
     return body
 
 
-def verify(kind: SourceKind, source: SourceSettings, body: bytes) -> None:
-    """Refuse with 401 unless the raw body is signed with one of the source's secrets."""
+def verify(kind: SourceKind, source: SourceSettings, body: bytes, path_token: str | None) -> None:
+    """Refuse with 401 unless the delivery carries one of the source's secrets: a signature or a token."""
+    scheme = kind.signature
     try:
-        kind.signature.verify(body, request.headers, source.secrets, time.time())
+        if path_token is None:
+            scheme.verify(body, request.headers, source.secrets, time.time())
+        elif isinstance(scheme, TokenScheme):
+            scheme.verify_path_token(path_token, source.secrets)
+        else:
+            where = f"/webhooks/{source.name}"
+            raise Refusal(404, "unknown_source", f"{source.name} takes no token in its URL: post to {where}")
     except SignatureError as error:
         raise Refusal(401, error.reason, error.message) from None
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import sqlalchemy as sa
 
-from bridge.config import load_settings
+from bridge.config import configured_kinds, load_settings
 from bridge.settings import DEFAULT_CONFIG_PATH, Settings
-from bridge.sources import SourceRegistry
+from bridge.sources import SourceKind, SourceRegistry
 from bridge.store.engine import make_engine
 
 
@@ -21,6 +22,11 @@ class Services:
     settings: Settings
     engine: sa.Engine
     registry: SourceRegistry
+
+    @cached_property
+    def kinds(self) -> Mapping[str, SourceKind]:
+        """Return each configured source's kind, built with its scheme table."""
+        return configured_kinds(self.settings, self.registry)
 
 
 def config_path(environ: Mapping[str, str]) -> str:

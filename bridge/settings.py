@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from ipaddress import IPv4Network, IPv6Network
+from typing import Any, Literal
 
 DEFAULT_CONFIG_PATH = "bridge.toml"
 DEFAULT_DATABASE_URL = "sqlite:///bridge.db"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+Network = IPv4Network | IPv6Network
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,10 @@ class SourceSettings:
     # Current secret first, then those still accepted while a rotation settles.
     secrets: tuple[str, ...]
     events: Mapping[str, EventMapping]
+    # [sources.<name>.scheme]: what a generic kind needs to know about the provider.
+    scheme: Mapping[str, Any] = field(default_factory=dict)
+    # Deliveries from elsewhere are refused; empty: any address.
+    allowed_networks: tuple[Network, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,6 +114,8 @@ class Settings:
     accounts: Mapping[str, AccountSettings]
     sources: Mapping[str, SourceSettings]
     delivery: DeliverySettings
+    # Proxies in front of the bridge whose X-Forwarded-For is believed.
+    trusted_proxies: tuple[Network, ...] = ()
 
     def secret_values(self) -> list[str]:
         """Return every secret in force, for the log redaction filter."""

@@ -12,6 +12,9 @@ from urllib.parse import parse_qs
 Payload = Mapping[str, Any]
 # A transform yields named values; None means "the provider did not send it".
 Values = Mapping[str, str | None]
+# Values the bridge adds to every activity's: the delivery's idempotency key traces
+# an activity back to the provider's event (a generic kind's message id).
+BRIDGE_VALUES = ("delivery_id",)
 
 
 class HeaderLookup(Protocol):
@@ -37,6 +40,34 @@ class BodySignedScheme(Protocol):
     """A scheme whose signature travels inside the body (PayU's `hash` field), not in a header."""
 
     def resign(self, body: bytes, secret: str) -> bytes: ...
+
+
+@runtime_checkable
+class SecretFormat(Protocol):
+    """A scheme that needs its secrets in a format (Standard Webhooks' whsec_<base64>)."""
+
+    def secret_problem(self, secret: str) -> str | None: ...
+
+
+@runtime_checkable
+class TokenScheme(Protocol):
+    """A shared token, not a signature: it covers no byte of the body. in_path: it ends the URL."""
+
+    in_path: bool
+
+    def verify_path_token(self, token: str, secrets: Sequence[str]) -> None: ...
+
+
+def webhook_path(source_name: str, scheme: SignatureScheme, secret: str) -> str:
+    """Return the path a provider posts to: /webhooks/<name>, with the token where the scheme wants it."""
+    if isinstance(scheme, TokenScheme) and scheme.in_path:
+        return f"/webhooks/{source_name}/{secret}"
+    return f"/webhooks/{source_name}"
+
+
+def event_type_headers(kind: SourceKind, event_type: str) -> dict[str, str]:
+    """Return the header a sender puts the event type in, for kinds that read it from one."""
+    return {kind.event_type_header: event_type} if kind.event_type_header else {}
 
 
 def signed_delivery(
@@ -94,6 +125,33 @@ class SourceKind:
     parse: Callable[[bytes], Payload] = parse_json_object
     # The file suffix of the kind's samples in transforms/samples/<name>/.
     sample_suffix: str = ".json"
+    # A header that names the event type (GitHub's X-GitHub-Event); the body's type otherwise.
+    event_type_header: str | None = None
+    # The values every event type yields, for kinds that take any type (the generic ones).
+    any_event_values: tuple[str, ...] | None = None
+    # Builds this kind for one source from its [sources.<name>.scheme] table; a ValueError
+    # says which key is wrong. None: the kind takes no scheme table.
+    configure: Callable[[Mapping[str, Any]], SourceKind] | None = None
+
+    def type_of(self, headers: HeaderLookup, payload: Payload) -> str | None:
+        """Return a delivery's event type: from its header where the kind names one, else the body."""
+        if self.event_type_header:
+            return (headers.get(self.event_type_header) or "").strip() or None
+        return self.event_type(payload)
+
+    def values_of(self, event_type: str) -> tuple[str, ...] | None:
+        """Return the value names the transform yields for an event type; None if it has none."""
+        if event_type in self.event_values:
+            return self.event_values[event_type]
+        return self.any_event_values
+
+    def configured(self, scheme: Mapping[str, Any]) -> SourceKind:
+        """Return the kind as one source configures it; a ValueError says what is wrong."""
+        if self.configure is not None:
+            return self.configure(scheme)
+        if scheme:
+            raise ValueError(f"the {self.name} kind takes no scheme table; remove it")
+        return self
 
 
 def body_hash_key(body: bytes) -> str:

@@ -39,7 +39,7 @@ def transform_received(services: Services, now: float, limit: int = 200) -> int:
 
 def _outcome(services: Services, event: StoredEvent) -> tuple[EventStatus, str | None, list[Activity]]:
     source = services.settings.sources.get(event.source)
-    kind = services.registry.get(source.kind) if source else None
+    kind = services.kinds.get(event.source) if source else None
     if source is None or kind is None:
         return EventStatus.FAILED, f"source {event.source!r} is no longer configured", []
     account = services.settings.accounts[source.account]

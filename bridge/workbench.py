@@ -9,10 +9,11 @@ from typing import Any
 
 import requests
 
+from bridge.config import configured_kinds
 from bridge.leadsquared import BULK_PATH
 from bridge.mapping import Failed, Ignored, map_event
 from bridge.settings import Settings, SourceSettings
-from bridge.sources import SourceKind, SourceRegistry, signed_delivery
+from bridge.sources import SourceKind, SourceRegistry, event_type_headers, signed_delivery, webhook_path
 from bridge.store.inbox import StoredEvent
 
 SAMPLES = Path(__file__).resolve().parent.parent / "transforms" / "samples"
@@ -30,15 +31,26 @@ class PlannedCall:
     body: list[dict[str, Any]]
 
 
-def dry_run(settings: Settings, registry: SourceRegistry, source_name: str, body: bytes) -> list[PlannedCall]:
+def dry_run(
+    settings: Settings,
+    registry: SourceRegistry,
+    source_name: str,
+    body: bytes,
+    event_type: str | None = None,
+) -> list[PlannedCall]:
     """Return the LeadSquared calls the bridge would make for a delivery, or say why none."""
     source, kind = _source(settings, registry, source_name)
     try:
         payload = kind.parse(body)
     except ValueError as error:
         raise WorkbenchError(f"the payload {error}") from None
+    if event_type is None and kind.event_type_header:
+        raise WorkbenchError(
+            f"{source_name} sends its event type in the {kind.event_type_header} header, "
+            "which a file does not hold: pass --event-type"
+        )
     key = kind.idempotency_key(_NoHeaders(), body)
-    event = StoredEvent(0, source_name, key, kind.event_type(payload), body)
+    event = StoredEvent(0, source_name, key, event_type or kind.type_of(_NoHeaders(), payload), body)
     outcome = map_event(event, source, kind, settings.accounts[source.account])
     if isinstance(outcome, Ignored):
         mapped = ", ".join(sorted(source.events)) or "none"
@@ -82,8 +94,8 @@ def send_sample(
     body, signed = signed_delivery(
         kind.signature, sample_body(kind, event_type), source.secrets[0], time.time()
     )
-    headers = {"Content-Type": kind.content_type, **signed}
-    url = f"{base_url.rstrip('/')}/webhooks/{source_name}"
+    headers = {"Content-Type": kind.content_type, **signed, **event_type_headers(kind, event_type)}
+    url = base_url.rstrip("/") + webhook_path(source_name, kind.signature, source.secrets[0])
     try:
         return requests.post(url, data=body, headers=headers, timeout=10)
     except requests.RequestException as error:
@@ -92,7 +104,7 @@ def send_sample(
 
 def _source(settings: Settings, registry: SourceRegistry, name: str) -> tuple[SourceSettings, SourceKind]:
     source = settings.sources.get(name)
-    kind = registry.get(source.kind) if source else None
+    kind = configured_kinds(settings, registry).get(name) if source else None
     if source is None or kind is None:
         known = ", ".join(sorted(settings.sources)) or "none"
         raise WorkbenchError(f"no source is named {name!r} in the configuration (sources: {known})")

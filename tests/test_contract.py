@@ -21,12 +21,20 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from bridge import create_app
-from bridge.config import load_settings
+from bridge.config import configured_kinds, load_settings
 from bridge.mapping import Mapped, map_event
 from bridge.services import Services
 from bridge.settings import Settings, SourceSettings
 from bridge.signatures import SignatureError
-from bridge.sources import BodySignedScheme, SourceKind, signed_delivery
+from bridge.sources import (
+    BodySignedScheme,
+    SignatureScheme,
+    SourceKind,
+    TokenScheme,
+    event_type_headers,
+    signed_delivery,
+    webhook_path,
+)
 from bridge.store.engine import make_engine
 from bridge.store.inbox import StoredEvent
 from bridge.store.tables import events
@@ -37,6 +45,8 @@ from transforms import REGISTRY
 KINDS = sorted(REGISTRY, key=lambda kind: kind.name)
 SAMPLES = ROOT / "transforms" / "samples"
 GOLDEN = ROOT / "tests" / "golden"
+# One secret every scheme can use: Standard Webhooks needs whsec_<base64>, the rest take any text.
+SECRET = "whsec_Y29udHJhY3Qtc2VjcmV0"
 BULK_SCHEMA = json.loads((ROOT / "tests" / "schemas" / "leadsquared_bulk_request.json").read_text())
 
 
@@ -47,7 +57,7 @@ def example_settings(**environ: str) -> Settings:
     the contract holds for every one of them all the same.
     """
     names = load_settings(ROOT / "bridge.example.toml", {}, REGISTRY, require_secrets=False).sources
-    secrets = {source.secret_env: "contract-secret" for source in names.values()}
+    secrets = {source.secret_env: SECRET for source in names.values()}
     settings = load_settings(ROOT / "bridge.example.toml", {**secrets, **environ}, REGISTRY)
     sources = {name: replace(source, enabled=True) for name, source in settings.sources.items()}
     return replace(settings, sources=sources)
@@ -60,6 +70,16 @@ def example_source(kind: SourceKind) -> SourceSettings:
     return found[0]
 
 
+def example_kind(kind: SourceKind) -> SourceKind:
+    """Return the kind as the example's source of it configures it (its scheme table, if any)."""
+    return configured_kinds(example_settings(), REGISTRY)[example_source(kind).name]
+
+
+def sample_headers(kind: SourceKind, path: Path) -> Headers:
+    """Return the headers a sample needs besides its signature: a header-typed kind's event type."""
+    return Headers(event_type_headers(kind, path.stem))
+
+
 def samples_of(kind: SourceKind) -> list[Path]:
     """Return the kind's sample deliveries; every source ships at least one."""
     paths = sorted((SAMPLES / kind.name).glob(f"*{kind.sample_suffix}"))
@@ -67,14 +87,29 @@ def samples_of(kind: SourceKind) -> list[Path]:
     return paths
 
 
+def check_delivery(scheme: SignatureScheme, body: bytes, headers: Headers, token: str, now: float) -> None:
+    """Verify a delivery as the receiver does: a token scheme's URL token, else the headers."""
+    if isinstance(scheme, TokenScheme) and scheme.in_path:
+        scheme.verify_path_token(token, [SECRET])
+    else:
+        scheme.verify(body, headers, [SECRET], now)
+
+
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
 def test_signatures_round_trip_and_a_flipped_byte_fails(kind: SourceKind) -> None:
-    """What sign() makes, verify() accepts; one flipped byte of the body is refused."""
+    """What sign() makes, verify() accepts; one flipped byte of the body (or another token) is refused."""
+    kind = example_kind(kind)
     now = time.time()
     for path in samples_of(kind):
-        body, signed = signed_delivery(kind.signature, path.read_bytes(), "contract-secret", now)
+        body, signed = signed_delivery(kind.signature, path.read_bytes(), SECRET, now)
         headers = Headers(signed)
-        kind.signature.verify(body, headers, ["contract-secret"], now)
+        check_delivery(kind.signature, body, headers, SECRET, now)
+        if isinstance(kind.signature, TokenScheme):
+            # A token covers no byte of the body (check-config warns about it); another token fails.
+            forged = Headers(kind.signature.sign(body, "other-secret", now))
+            with pytest.raises(SignatureError):
+                check_delivery(kind.signature, body, forged, "other-secret", now)
+            continue
         if isinstance(kind.signature, BodySignedScheme):
             # A signature inside the body may cover only some fields (PayU's hash leaves
             # mihpayid, mode, error_Message, ... unsigned), so a byte flipped at an arbitrary
@@ -83,21 +118,22 @@ def test_signatures_round_trip_and_a_flipped_byte_fails(kind: SourceKind) -> Non
         for index in (0, len(body) // 2, len(body) - 1):
             flipped = body[:index] + bytes([body[index] ^ 0x01]) + body[index + 1 :]
             with pytest.raises(SignatureError):
-                kind.signature.verify(flipped, headers, ["contract-secret"], now)
+                kind.signature.verify(flipped, headers, [SECRET], now)
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
 def test_a_stale_timestamp_fails_where_one_is_signed(kind: SourceKind) -> None:
     """Where the scheme signs a timestamp, a signature older or newer than the tolerance is refused."""
+    kind = example_kind(kind)
     tolerance = kind.signature.tolerance_seconds
     if tolerance is None:
         pytest.skip(f"{kind.name} signs no timestamp: replays stop at the idempotency key")
     now = time.time()
-    body, _ = signed_delivery(kind.signature, samples_of(kind)[0].read_bytes(), "contract-secret", now)
+    body, _ = signed_delivery(kind.signature, samples_of(kind)[0].read_bytes(), SECRET, now)
     for skew in (-tolerance - 5, tolerance + 5):
-        headers = Headers(kind.signature.sign(body, "contract-secret", now + skew))
+        headers = Headers(kind.signature.sign(body, SECRET, now + skew))
         with pytest.raises(SignatureError):
-            kind.signature.verify(body, headers, ["contract-secret"], now)
+            kind.signature.verify(body, headers, [SECRET], now)
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
@@ -110,8 +146,10 @@ def test_samples_match_their_golden_activities(kind: SourceKind) -> None:
         assert golden.is_file(), f"{golden.relative_to(ROOT)} is missing"
         expected = json.loads(golden.read_text())
         body = path.read_bytes()
-        stored = StoredEvent(1, source.name, "evt_golden", kind.event_type(kind.parse(body)), body)
-        outcome = map_event(stored, source, kind, account)
+        configured = example_kind(kind)
+        event_type = configured.type_of(sample_headers(configured, path), configured.parse(body))
+        stored = StoredEvent(1, source.name, "evt_golden", event_type, body)
+        outcome = map_event(stored, source, configured, account)
         assert isinstance(outcome, Mapped), outcome
         assert [a.opportunity_id for a in outcome.activities] == [expected["opportunity_id"]] * len(
             outcome.activities
@@ -128,10 +166,14 @@ def test_a_signed_post_is_accepted_once(kind: SourceKind, database_url: str) -> 
     OPENED_ENGINES.append(services.engine)
     client = create_app(services).test_client()
     source = example_source(kind)
+    kind = example_kind(kind)
     for number, path in enumerate(samples_of(kind), start=1):
-        body, signed = signed_delivery(kind.signature, path.read_bytes(), "contract-secret", time.time())
-        headers = {"Content-Type": kind.content_type, **signed}
-        url = f"/webhooks/{source.name}"
+        body, signed = signed_delivery(kind.signature, path.read_bytes(), SECRET, time.time())
+        headers = {"Content-Type": kind.content_type, **signed, **sample_headers(kind, path)}
+        url = webhook_path(source.name, kind.signature, SECRET)
         assert client.post(url, data=body, headers=headers).status_code == 202
         assert client.post(url, data=body, headers=headers).status_code == 200
         assert count(services, events) == number
+        with services.engine.connect() as connection:
+            newest = connection.execute(events.select().order_by(events.c.id.desc())).first()
+        assert newest is not None and newest.event_type == path.stem, "samples are named <event type>"

@@ -14,7 +14,7 @@ from bridge import create_app
 from bridge.cli import main
 from bridge.services import Services
 from bridge.store.tables import events
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_CONFIG, make_services
 from tests.support import RAZORPAY_SECRET, count
 
 SAMPLES = ROOT / "transforms" / "samples" / "razorpay"
@@ -128,3 +128,57 @@ def test_send_sample_explains_what_is_missing(
     assert (
         "samples: order.paid, payment.captured, payment.failed, refund.processed" in capsys.readouterr().err
     )
+
+
+@pytest.mark.usefixtures("example_config")
+def test_transform_of_a_header_typed_source_needs_the_event_type(capsys: pytest.CaptureFixture[str]) -> None:
+    """A GitHub-style payload has no type in its body: the dry run asks for --event-type, then uses it."""
+    sample = str(ROOT / "transforms" / "samples" / "github" / "invoice.json")
+    assert main(["transform", "github", sample]) == 1
+    assert "sends its event type in the X-GitHub-Event header" in capsys.readouterr().err
+    assert main(["transform", "github", sample, "--event-type", "invoice"]) == 0
+    url_line, body = capsys.readouterr().out.split("\n", 1)
+    assert url_line.endswith("?opportunityId=1f3a5c7e-9b2d-4f6a-8c1e-5a7c9e1b3d5f")
+    assert json.loads(body)[0]["ActivityEvent"] == 321
+
+
+TOOLED_SOURCES = """
+[sources.idfy]
+kind = "idfy"
+secret_env = "IDFY_WEBHOOK_SECRET"
+opportunity_id_path = "group_id"
+owner_email = "kyc@example.com"
+
+[sources.github]
+kind = "github"
+secret_env = "GITHUB_WEBHOOK_SECRET"
+opportunity_id_path = "opportunity_id"
+owner_email = "ops@example.com"
+"""
+
+
+@pytest.mark.parametrize(("source", "event_type"), [("idfy", "completed"), ("github", "invoice")])
+def test_send_sample_puts_a_url_token_and_a_header_event_type_where_they_belong(
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    source: str,
+    event_type: str,
+) -> None:
+    """IDfy's token goes in the URL and GitHub's event type in its header; both samples are accepted."""
+    secrets = {"IDFY_WEBHOOK_SECRET": "idfy-token-1234567890", "GITHUB_WEBHOOK_SECRET": "gh-secret"}
+    services = make_services(tmp_path, database_url, None, TEST_CONFIG + TOOLED_SOURCES, **secrets)
+    server = make_server("127.0.0.1", 0, create_app(services), threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("BRIDGE_CONFIG", str(tmp_path / "bridge.toml"))
+        for name, value in secrets.items():
+            monkeypatch.setenv(name, value)
+        url = f"http://127.0.0.1:{server.server_port}"
+        assert main(["send-sample", source, event_type, "--url", url]) == 0
+    finally:
+        server.shutdown()
+    assert capsys.readouterr().out.startswith("202 ")
+    with services.engine.connect() as connection:
+        assert [row.event_type for row in connection.execute(events.select())] == [event_type]

@@ -3,7 +3,22 @@
 from __future__ import annotations
 
 from bridge.sources import SourceRegistry
-from transforms import cashfree, digio, onfido, payu, persona, razorpay, setu, stripe
+from transforms import (
+    cashfree,
+    digio,
+    generic_hmac,
+    github,
+    hyperverge,
+    idfy,
+    onfido,
+    payu,
+    persona,
+    razorpay,
+    setu,
+    signzy,
+    standard_webhooks,
+    stripe,
+)
 
 REGISTRY = SourceRegistry()
 REGISTRY.register(razorpay.SOURCE)
@@ -14,3 +29,9 @@ REGISTRY.register(setu.SOURCE)
 REGISTRY.register(onfido.SOURCE)
 REGISTRY.register(digio.SOURCE)
 REGISTRY.register(payu.SOURCE)
+REGISTRY.register(idfy.SOURCE)
+REGISTRY.register(hyperverge.SOURCE)
+REGISTRY.register(signzy.SOURCE)
+REGISTRY.register(standard_webhooks.SOURCE)
+REGISTRY.register(github.SOURCE)
+REGISTRY.register(generic_hmac.SOURCE)

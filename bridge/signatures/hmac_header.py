@@ -8,7 +8,6 @@ different constants.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from collections.abc import Sequence

@@ -1,0 +1,97 @@
+"""HyperVerge results webhook: an onboarding application's outcome, authenticated by a shared token.
+
+HyperVerge documents no signature a customer can check (unconfirmed: an
+internal page mentions an HMAC, but neither its header nor what it covers is
+public; see ../shared/reference/webhook-sources.md, 7.5). Its webhook config
+(`POST https://review-api.idv.hyperverge.co/api/v1/config`) passes custom
+`headers`, so the bridge's default is a secret token in a header:
+`X-Webhook-Token: <HYPERVERGE_WEBHOOK_SECRET>` (`[sources.hyperverge.scheme]`
+`token_in`, `token_header` change that), plus the source's `allowed_ips`.
+That is weaker than a signature (bridge/signatures/shared_token.py): fetch
+the application's result from HyperVerge's results API before acting on it.
+
+Payload (unconfirmed, from third-party sample code): `{transactionId,
+eventType, applicationStatus, eventTime}`. Event types:
+FINISH_TRANSACTION_WEBHOOK, MANUAL_REVIEW_STATUS_UPDATE,
+INTERMEDIATE_TRANSACTION_WEBHOOK, APPLICATION_STATE_RESET. Idempotency key:
+`transactionId:eventType:applicationStatus` (HyperVerge sends no event id;
+this is our composite), else the body's hash. The transactionId is chosen by
+the customer when the SDK starts: our choice is the LeadSquared opportunity id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from bridge.formats import lsq_datetime_from_iso
+from bridge.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
+from bridge.sources import HeaderLookup, Payload, SourceKind, TransformError, Values, body_hash_key
+from bridge.values import formatted, text
+
+APPLICATION_VALUES = ("transaction_id", "event_type", "application_status", "event_at")
+EVENT_VALUES = {
+    "FINISH_TRANSACTION_WEBHOOK": APPLICATION_VALUES,
+    "MANUAL_REVIEW_STATUS_UPDATE": APPLICATION_VALUES,
+    "INTERMEDIATE_TRANSACTION_WEBHOOK": APPLICATION_VALUES,
+    "APPLICATION_STATE_RESET": APPLICATION_VALUES,
+}
+KEY_PARTS = ("transactionId", "eventType", "applicationStatus")
+
+
+def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+    """Return transactionId:eventType:applicationStatus, or the body's hash without a transaction id."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body_hash_key(body)
+    parts = [text(payload.get(name)) if isinstance(payload, dict) else None for name in KEY_PARTS]
+    if not parts[0] or not parts[0].strip():
+        return body_hash_key(body)
+    return ":".join((part or "").strip() for part in parts)
+
+
+def event_type(payload: Payload) -> str | None:
+    """Return the eventType, e.g. 'FINISH_TRANSACTION_WEBHOOK'."""
+    value = payload.get("eventType")
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def transform(event_type: str, payload: Payload) -> Sequence[Values]:
+    """Return the named values of one HyperVerge application event."""
+    if event_type not in EVENT_VALUES:
+        raise TransformError(f"hyperverge has no transform for {event_type!r}")
+    transaction_id = text(payload.get("transactionId"))
+    if not transaction_id:
+        raise TransformError("transactionId is missing")
+    return [
+        {
+            "transaction_id": transaction_id,
+            "event_type": event_type,
+            "application_status": text(payload.get("applicationStatus")),
+            "event_at": _datetime(payload, "eventTime"),
+        }
+    ]
+
+
+def _datetime(payload: Mapping[str, Any], key: str) -> str | None:
+    return formatted(lsq_datetime_from_iso, payload.get(key), key)
+
+
+def configure(scheme: Mapping[str, Any]) -> SourceKind:
+    """Return the kind with its token where the source says: a header (default) or the URL."""
+    return replace(SOURCE, signature=shared_token(SchemeOptions(scheme, TOKEN_KEYS), default_in="header"))
+
+
+SOURCE = SourceKind(
+    name="hyperverge",
+    content_type="application/json",
+    signature=shared_token(SchemeOptions({}, TOKEN_KEYS), default_in="header"),
+    event_values=EVENT_VALUES,
+    idempotency_key=idempotency_key,
+    event_type=event_type,
+    transform=transform,
+    configure=configure,
+)

@@ -1,0 +1,103 @@
+"""IDfy (eve API v3): a verification task's result, authenticated by a shared token.
+
+IDfy publishes no webhook signature (unconfirmed; see
+../shared/reference/webhook-sources.md, 7.4): the callback URL is set up by
+emailing IDfy support, one per account, and fires once per task when it
+completes or fails. So the bridge authenticates it with a secret token in the
+URL (`/webhooks/idfy/<IDFY_WEBHOOK_SECRET>`, the default, since IDfy takes a
+URL and no custom header) or in a header (`[sources.idfy.scheme] token_in =
+"header"`), plus the source's `allowed_ips`. That is weaker than a signature:
+see bridge/signatures/shared_token.py; confirm a result with IDfy's task API
+(by request_id) before acting on it.
+
+Payload (unconfirmed, the shape of an eve v3 task): `{action, type,
+request_id, task_id, group_id, status, result, created_at, completed_at}`.
+Event type: `status` (`completed`, `failed`). Idempotency key:
+`request_id:status`, else the body's hash. Our choice for the opportunity:
+pass the LeadSquared opportunity id as the task's `group_id` (IDfy echoes it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from bridge.formats import lsq_datetime_from_iso
+from bridge.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
+from bridge.sources import HeaderLookup, Payload, SourceKind, TransformError, Values, body_hash_key
+from bridge.values import formatted, text
+
+TASK_VALUES = (
+    "request_id",
+    "task_id",
+    "group_id",
+    "task_type",
+    "action",
+    "status",
+    "created_at",
+    "completed_at",
+)
+EVENT_VALUES = {"completed": TASK_VALUES, "failed": TASK_VALUES}
+
+
+def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+    """Return request_id:status (a task reports each outcome once), or the body's hash."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body_hash_key(body)
+    request_id = text(payload.get("request_id")) if isinstance(payload, dict) else None
+    status = text(payload.get("status")) if isinstance(payload, dict) else None
+    if request_id and request_id.strip():
+        return f"{request_id.strip()}:{(status or '').strip()}"
+    return body_hash_key(body)
+
+
+def event_type(payload: Payload) -> str | None:
+    """Return the task's status, e.g. 'completed'."""
+    value = payload.get("status")
+    return value.strip() or None if isinstance(value, str) else None
+
+
+def transform(event_type: str, payload: Payload) -> Sequence[Values]:
+    """Return the named values of one finished IDfy task."""
+    if event_type not in EVENT_VALUES:
+        raise TransformError(f"idfy has no transform for {event_type!r}")
+    request_id = text(payload.get("request_id"))
+    if not request_id:
+        raise TransformError("request_id is missing")
+    return [
+        {
+            "request_id": request_id,
+            "task_id": text(payload.get("task_id")),
+            "group_id": text(payload.get("group_id")),
+            "task_type": text(payload.get("type")),
+            "action": text(payload.get("action")),
+            "status": text(payload.get("status")),
+            "created_at": _datetime(payload, "created_at"),
+            "completed_at": _datetime(payload, "completed_at"),
+        }
+    ]
+
+
+def _datetime(payload: Mapping[str, Any], key: str) -> str | None:
+    return formatted(lsq_datetime_from_iso, payload.get(key), key)
+
+
+def configure(scheme: Mapping[str, Any]) -> SourceKind:
+    """Return the kind with its token where the source says: in the URL (default) or a header."""
+    return replace(SOURCE, signature=shared_token(SchemeOptions(scheme, TOKEN_KEYS), default_in="path"))
+
+
+SOURCE = SourceKind(
+    name="idfy",
+    content_type="application/json",
+    signature=shared_token(SchemeOptions({}, TOKEN_KEYS), default_in="path"),
+    event_values=EVENT_VALUES,
+    idempotency_key=idempotency_key,
+    event_type=event_type,
+    transform=transform,
+    configure=configure,
+)

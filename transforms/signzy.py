@@ -1,0 +1,55 @@
+"""Signzy callbacks: authenticated by a shared token, mapped entirely by payload path.
+
+Signzy publishes no webhook or callback specification we could find: no
+signature, no payload shape, no retry policy (all unconfirmed; see
+../shared/reference/webhook-sources.md, 7.6). So this kind assumes nothing
+about the body: the token rides in the callback URL by default
+(`/webhooks/signzy/<SIGNZY_WEBHOOK_SECRET>`; `[sources.signzy.scheme]
+token_in = "header"` and `token_header` for a header), the event type is read
+at `event_type_path` (default `event`), the delivery id at `id_path` (else the
+body's hash), and every field is mapped by payload path in TOML. Dry-run the
+first real callback (`python -m bridge transform signzy <file>`) and adjust
+the paths; re-query Signzy's API for the result before acting on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from bridge.scheme_options import (
+    GENERIC_VALUES,
+    LOCATION_KEYS,
+    TOKEN_KEYS,
+    SchemeOptions,
+    event_type_only,
+    shared_token,
+    with_locations,
+)
+from bridge.sources import SourceKind, body_hash_key
+
+DEFAULT_EVENT_TYPE_PATH = "event"
+
+
+def configure(scheme: Mapping[str, Any]) -> SourceKind:
+    """Return the kind with its token, event type and id where the source's scheme table says."""
+    options = SchemeOptions(scheme, TOKEN_KEYS + LOCATION_KEYS)
+    tokened = replace(UNCONFIGURED, signature=shared_token(options, default_in="path"))
+    return with_locations(tokened, options, event_type_path=DEFAULT_EVENT_TYPE_PATH)
+
+
+# Only the fields configure() keeps; SOURCE below is this kind with an empty scheme table.
+UNCONFIGURED = SourceKind(
+    name="signzy",
+    content_type="application/json",
+    signature=shared_token(SchemeOptions({}, TOKEN_KEYS), default_in="path"),
+    event_values={},
+    any_event_values=GENERIC_VALUES,
+    idempotency_key=lambda headers, body: body_hash_key(body),
+    event_type=lambda payload: None,
+    transform=event_type_only,
+    configure=configure,
+)
+
+SOURCE = configure({})
