@@ -126,7 +126,8 @@ def test_send_sample_explains_what_is_missing(
     monkeypatch.setenv("RAZORPAY_WEBHOOK_SECRET", "s")
     assert main(["send-sample", "razorpay", "payment.dispute.created"]) == 1
     assert (
-        "samples: order.paid, payment.captured, payment.failed, refund.processed" in capsys.readouterr().err
+        "samples: order.paid, payment.authorized, payment.captured, payment.failed, payment_link.paid, "
+        "refund.created, refund.processed, subscription.charged)" in capsys.readouterr().err
     )
 
 

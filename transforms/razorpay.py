@@ -1,10 +1,21 @@
-"""Razorpay: payments, refunds and orders.
+"""Razorpay: payments, refunds, orders, payment links and subscriptions.
 
 Signature: `X-Razorpay-Signature`, hex HMAC-SHA256 of the raw body under the
 webhook secret (not the API key secret). No timestamp is signed. Razorpay
 keeps retrying old events with the old secret after a rotation, so keep the
 previous secret configured for a day. Idempotency: the `x-razorpay-event-id`
 header, unique per event; a hash of the body when it is absent.
+
+Delivery order is not guaranteed (`payment.captured` can come before
+`payment.authorized`), so each event maps on its own, never as a state change.
+
+Unconfirmed: whether Razorpay copies a payment link's or a subscription's
+`notes` to the notes of the payments it creates. The payload shapes of
+`payment_link.paid` and `subscription.charged` follow Razorpay's docs, which
+do not settle it, so `bridge.example.toml` reads those two events'
+opportunity id from the notes the merchant sets on the link or the
+subscription itself, not from the payment's. The values here do not depend
+on it: only the opportunity id is read from notes.
 """
 
 from __future__ import annotations
@@ -50,12 +61,35 @@ REFUND_VALUES = (
     "event_at",
 )
 ORDER_VALUES = (*PAYMENT_VALUES, "order_amount", "order_receipt", "order_status")
+PAYMENT_LINK_VALUES = (
+    *ORDER_VALUES,
+    "payment_link_id",
+    "payment_link_amount",
+    "payment_link_amount_paid",
+    "payment_link_reference_id",
+    "payment_link_short_url",
+    "payment_link_status",
+)
+SUBSCRIPTION_VALUES = (
+    *PAYMENT_VALUES,
+    "subscription_id",
+    "plan_id",
+    "subscription_status",
+    "paid_count",
+    "period_start",
+    "period_end",
+    "next_charge_at",
+)
 
 EVENT_VALUES = {
+    "payment.authorized": PAYMENT_VALUES,
     "payment.captured": PAYMENT_VALUES,
     "payment.failed": PAYMENT_VALUES,
+    "refund.created": REFUND_VALUES,
     "refund.processed": REFUND_VALUES,
     "order.paid": ORDER_VALUES,
+    "payment_link.paid": PAYMENT_LINK_VALUES,
+    "subscription.charged": SUBSCRIPTION_VALUES,
 }
 
 
@@ -74,21 +108,20 @@ def event_type(payload: Payload) -> str | None:
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Razorpay event."""
     common = {"event_at": _datetime(payload, "created_at", "event")}
-    if event_type in ("payment.captured", "payment.failed"):
+    if event_type in ("payment.authorized", "payment.captured", "payment.failed"):
         return [{**common, **payment_values(_entity(payload, "payment"))}]
-    if event_type == "refund.processed":
+    if event_type in ("refund.created", "refund.processed"):
         return [{**common, **refund_values(_entity(payload, "refund"))}]
     if event_type == "order.paid":
-        order = _entity(payload, "order")
-        return [
-            {
-                **common,
-                **payment_values(_entity(payload, "payment")),
-                "order_amount": _rupees(order, "amount_paid", "order"),
-                "order_receipt": text(order.get("receipt")),
-                "order_status": text(order.get("status")),
-            }
-        ]
+        payment = payment_values(_entity(payload, "payment"))
+        return [{**common, **payment, **order_values(_entity(payload, "order"))}]
+    if event_type == "payment_link.paid":
+        payment = payment_values(_entity(payload, "payment"))
+        order = order_values(_entity(payload, "order"))
+        return [{**common, **payment, **order, **payment_link_values(_entity(payload, "payment_link"))}]
+    if event_type == "subscription.charged":
+        payment = payment_values(_entity(payload, "payment"))
+        return [{**common, **payment, **subscription_values(_entity(payload, "subscription"))}]
     raise TransformError(f"razorpay has no transform for {event_type!r}")
 
 
@@ -120,6 +153,40 @@ def refund_values(refund: Mapping[str, Any]) -> dict[str, str | None]:
         "status": text(refund.get("status")),
         "speed": text(refund.get("speed_processed")),
         "refunded_at": _datetime(refund, "created_at", "refund"),
+    }
+
+
+def order_values(order: Mapping[str, Any]) -> dict[str, str | None]:
+    """Return the values of an order entity: what was paid against it, its receipt and status."""
+    return {
+        "order_amount": _rupees(order, "amount_paid", "order"),
+        "order_receipt": text(order.get("receipt")),
+        "order_status": text(order.get("status")),
+    }
+
+
+def payment_link_values(link: Mapping[str, Any]) -> dict[str, str | None]:
+    """Return the values of a payment link entity."""
+    return {
+        "payment_link_id": _required_text(link, "id", "payment_link"),
+        "payment_link_amount": _rupees(link, "amount", "payment_link"),
+        "payment_link_amount_paid": _rupees(link, "amount_paid", "payment_link"),
+        "payment_link_reference_id": text(link.get("reference_id")),
+        "payment_link_short_url": text(link.get("short_url")),
+        "payment_link_status": text(link.get("status")),
+    }
+
+
+def subscription_values(subscription: Mapping[str, Any]) -> dict[str, str | None]:
+    """Return the values of a subscription entity: its plan, how often it was paid, its billing period."""
+    return {
+        "subscription_id": _required_text(subscription, "id", "subscription"),
+        "plan_id": text(subscription.get("plan_id")),
+        "subscription_status": text(subscription.get("status")),
+        "paid_count": text(subscription.get("paid_count")),
+        "period_start": _datetime(subscription, "current_start", "subscription"),
+        "period_end": _datetime(subscription, "current_end", "subscription"),
+        "next_charge_at": _datetime(subscription, "charge_at", "subscription"),
     }
 
 
