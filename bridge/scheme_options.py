@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from bridge.signatures.shared_token import DEFAULT_HEADER, SharedToken
-from bridge.sources import HeaderLookup, Payload, SourceKind, body_hash_key, body_id_key
+from bridge.sources import HeaderLookup, Payload, SignatureScheme, SourceKind, body_hash_key, body_id_key
 
 # What a generic kind lets a source say about where the provider puts things.
 LOCATION_KEYS = ("event_type_path", "event_type_header", "id_header", "id_path")
@@ -123,3 +123,24 @@ GENERIC_VALUES = ("event_type",)
 def event_type_only(event_type: str, payload: Payload) -> list[dict[str, str | None]]:
     """Return one activity's values for a generic kind: its event type, the rest is read by path."""
     return [{"event_type": event_type}]
+
+
+def generic_kind(
+    name: str, signature: SignatureScheme, configure: Callable[[Mapping[str, Any]], SourceKind]
+) -> SourceKind:
+    """Return a kind that takes any event type and maps every field by path; configure() places the rest.
+
+    Until configure() reads a source's scheme table, the kind keys deliveries
+    by the body's hash and finds no event type.
+    """
+    return SourceKind(
+        name=name,
+        content_type="application/json",
+        signature=signature,
+        event_values={},
+        any_event_values=GENERIC_VALUES,
+        idempotency_key=lambda headers, body: body_hash_key(body),
+        event_type=lambda payload: None,
+        transform=event_type_only,
+        configure=configure,
+    )

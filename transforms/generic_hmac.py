@@ -27,16 +27,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, cast
 
-from bridge.scheme_options import (
-    GENERIC_VALUES,
-    LOCATION_KEYS,
-    SchemeOptions,
-    event_type_only,
-    with_locations,
-)
+from bridge.scheme_options import LOCATION_KEYS, SchemeOptions, generic_kind, with_locations
 from bridge.signatures import HmacSignature, SignedTimestamp
 from bridge.signatures.hmac_header import ALGORITHMS, Encoding
-from bridge.sources import SourceKind, body_hash_key
+from bridge.sources import SourceKind
 
 SIGNATURE_KEYS = (
     "header",
@@ -82,15 +76,5 @@ def signed_timestamp(options: SchemeOptions) -> SignedTimestamp | None:
     )
 
 
-SOURCE = SourceKind(
-    name="hmac",
-    content_type="application/json",
-    # Only what `configure` replaces; a source of this kind always has a scheme table.
-    signature=HmacSignature("X-Signature"),
-    event_values={},
-    any_event_values=GENERIC_VALUES,
-    idempotency_key=lambda headers, body: body_hash_key(body),
-    event_type=lambda payload: None,
-    transform=event_type_only,
-    configure=configure,
-)
+# A source of this kind always has a scheme table: configure() replaces this placeholder signature.
+SOURCE = generic_kind("hmac", HmacSignature("X-Signature"), configure)

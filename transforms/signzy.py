@@ -19,15 +19,14 @@ from dataclasses import replace
 from typing import Any
 
 from bridge.scheme_options import (
-    GENERIC_VALUES,
     LOCATION_KEYS,
     TOKEN_KEYS,
     SchemeOptions,
-    event_type_only,
+    generic_kind,
     shared_token,
     with_locations,
 )
-from bridge.sources import SourceKind, body_hash_key
+from bridge.sources import SourceKind
 
 DEFAULT_EVENT_TYPE_PATH = "event"
 
@@ -39,17 +38,7 @@ def configure(scheme: Mapping[str, Any]) -> SourceKind:
     return with_locations(tokened, options, event_type_path=DEFAULT_EVENT_TYPE_PATH)
 
 
-# Only the fields configure() keeps; SOURCE below is this kind with an empty scheme table.
-UNCONFIGURED = SourceKind(
-    name="signzy",
-    content_type="application/json",
-    signature=shared_token(SchemeOptions({}, TOKEN_KEYS), default_in="path"),
-    event_values={},
-    any_event_values=GENERIC_VALUES,
-    idempotency_key=lambda headers, body: body_hash_key(body),
-    event_type=lambda payload: None,
-    transform=event_type_only,
-    configure=configure,
+UNCONFIGURED = generic_kind(
+    "signzy", shared_token(SchemeOptions({}, TOKEN_KEYS), default_in="path"), configure
 )
-
 SOURCE = configure({})
