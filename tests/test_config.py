@@ -197,3 +197,15 @@ def test_the_opportunity_needs_exactly_one_way(
     assert any(expected in problem for problem in problems), problems
     if "opportunity_id_path" in expected:
         assert any("give opportunity_id_path" in problem for problem in problems)
+
+
+def test_check_config_warns_when_a_lookup_may_wait_past_the_delivery_age(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A look-up waiting as long as max_age_seconds passes check-config with a warning naming the key."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    text = TEST_CONFIG.replace(PATH_LINE, LOOKUP_LINE.replace("}", ", wait_seconds = 3600 }"))
+    assert main(["check-config", str(write_config(tmp_path, text))]) == 0
+    out = capsys.readouterr().out
+    assert "sources.razorpay.events.payment.captured: the look-up's wait_seconds (3600)" in out
