@@ -13,13 +13,16 @@ from flask.testing import FlaskClient
 
 from bridge import create_app
 from bridge.activity import Activity, LeadLookup
+from bridge.config import load_settings
+from bridge.opportunities import lead_id, newest_opportunity
 from bridge.sandbox import SandboxServer, SandboxSettings, start_sandbox
 from bridge.services import Services
 from bridge.store import lookups, outbox
 from bridge.store.engine import make_engine
 from bridge.store.inbox import Inbox
 from bridge.store.tables import account_state, opportunity_cache
-from tests.conftest import TEST_CONFIG, make_services
+from bridge.workbench import dry_run
+from tests.conftest import TEST_CONFIG, make_services, write_config
 from tests.support import (
     activity_rows,
     add_fault,
@@ -32,6 +35,7 @@ from tests.support import (
     sandbox_received,
     settled,
 )
+from transforms import REGISTRY
 
 PATH_LINE = 'opportunity_id_path = "payload.payment.entity.notes.opportunity_id"'
 BY_FIELD = "GetOpportunitiesByUniqueLeadField"
@@ -328,3 +332,36 @@ def test_an_expired_lookup_claim_is_taken_back(database_url: str) -> None:
     # The first worker's late answer no longer applies to rows it lost.
     assert lookups.mark_resolved(engine, held, "opp-late", now + 7) == 0
     engine.dispose()
+
+
+def test_the_newest_opportunity_of_the_type_is_read_from_any_date_form() -> None:
+    """Both of LeadSquared's date forms are compared; other types and items without an id are skipped."""
+    body = {
+        "RecordCount": 4,
+        "List": [
+            {"OpportunityId": "opp-a", "OpportunityEvent": "12002", "CreatedOn": "2025-06-01 10:00:00.000"},
+            {"OpportunityId": "opp-b", "OpportunityEvent": 12002, "CreatedOn": "7/31/2025 5:33:50 AM"},
+            {"OpportunityId": "opp-c", "OpportunityEvent": "12000", "CreatedOn": "2026-01-01 00:00:00"},
+            {"OpportunityEvent": "12002", "CreatedOn": "2026-01-01 00:00:00"},
+        ],
+    }
+    assert newest_opportunity(body, 12002, type_required=True) == "opp-b"
+    untyped = {"List": [{"OpportunityId": "opp-d"}, {"OpportunityId": "opp-e", "ModifiedOn": "bad date"}]}
+    assert newest_opportunity(untyped, 12002, type_required=True) is None
+    assert newest_opportunity(untyped, 12002, type_required=False) == "opp-d"
+    assert lead_id([]) is None
+    assert lead_id([{"ProspectID": "lead-1"}, {"ProspectID": "lead-2"}]) == "lead-1"
+    assert lead_id({"ProspectId": "lead-3"}) == "lead-3"
+
+
+def test_the_dry_run_says_what_it_would_look_up_with_the_email_masked(tmp_path: Path) -> None:
+    """python -m bridge transform shows the look-up in place of the opportunity id, never the full email."""
+    settings = load_settings(
+        write_config(tmp_path, lookup_config()), {"RAZORPAY_WEBHOOK_SECRET": "s"}, REGISTRY
+    )
+    event = payment_event("pay_13", None)
+    event["payload"]["payment"]["entity"]["email"] = EMAIL
+    [call] = dry_run(settings, REGISTRY, "razorpay", body_of(event))
+    searched = "EmailAddress r***@example.com (opportunity type 12002, unique_field)"
+    assert call.url.endswith(f"opportunityId=<looked up by {searched}>")
+    assert EMAIL not in call.url
