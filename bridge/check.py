@@ -24,6 +24,16 @@ def check_configuration(path: str, environ: Mapping[str, str]) -> list[str]:
             warnings.append(f"sources.{source.name}: no events are mapped; every delivery will be ignored")
         if source.enabled:
             warnings += token_warnings(source, kinds[source.name])
+    max_age = settings.delivery.max_age_seconds
+    for source in settings.sources.values():
+        for mapping in source.events.values():
+            lookup = mapping.opportunity_lookup
+            if lookup is not None and lookup.wait_seconds >= max_age:
+                warnings.append(
+                    f"sources.{source.name}.events.{mapping.event_type}: the look-up's wait_seconds "
+                    f"({lookup.wait_seconds:g}) is not below delivery.max_age_seconds ({max_age:g}); "
+                    "an activity whose lead is found late is dead at its first failed delivery"
+                )
     for account in settings.accounts.values():
         if not account.key_field:
             warnings.append(

@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--sandbox-port", type=int, default=8090, help="port of the sandbox (default 8090)")
     up.set_defaults(run=run_up)
 
-    worker = commands.add_parser("worker", help="transform received webhooks and deliver activities")
+    worker = commands.add_parser(
+        "worker", help="transform received webhooks, look up opportunities, deliver activities"
+    )
     worker.set_defaults(run=run_worker)
 
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")

@@ -16,11 +16,13 @@ from bridge.formats import FORMATS
 from bridge.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_MAX_BODY_BYTES,
+    TWO_STEP_LEAD_FIELDS,
     AccountSettings,
     DeliverySettings,
     EventMapping,
     FieldSource,
     Network,
+    OpportunityLookup,
     Settings,
     SourceSettings,
 )
@@ -148,6 +150,7 @@ def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> 
         account = source.get("account", _only_account(accounts))
         if account not in accounts:
             problems.append(f"sources.{name}.account: no [accounts.{account}] is configured")
+        problems += _opportunity_problems(name, source)
         for event_type, mapping in source.get("events", {}).items():
             key = f"sources.{name}.events.{event_type}"
             names = kind.values_of(event_type)
@@ -171,6 +174,50 @@ def _network_problems(key: str, addresses: Iterable[str] | None) -> list[str]:
 
 def _networks(addresses: Iterable[str] | None) -> tuple[Network, ...]:
     return tuple(ip_network(address) for address in addresses or ())
+
+
+OPPORTUNITY_KEYS = ("opportunity_id_path", "opportunity_lookup")
+
+
+def _opportunity_problems(name: str, source: Mapping[str, Any]) -> list[str]:
+    """Require exactly one way to the opportunity for every event: a path or a look-up.
+
+    An event's own opportunity_id_path or opportunity_lookup replaces the
+    source's; an event that gives neither uses the source's.
+    """
+    key = f"sources.{name}"
+    fix = (
+        'give opportunity_id_path = "<dotted.path>" or an opportunity_lookup table '
+        "(lead_field, path, opportunity_type), not both"
+    )
+    problems = []
+    if all(k in source for k in OPPORTUNITY_KEYS):
+        problems.append(f"{key}: both opportunity_id_path and opportunity_lookup are set; {fix}")
+    events = source.get("events", {})
+    for event_type, mapping in events.items():
+        if all(k in mapping for k in OPPORTUNITY_KEYS):
+            problems.append(
+                f"{key}.events.{event_type}: both opportunity_id_path and opportunity_lookup are set; {fix}"
+            )
+    uncovered = [e for e, m in events.items() if not any(k in m for k in OPPORTUNITY_KEYS)]
+    if not any(k in source for k in OPPORTUNITY_KEYS) and (uncovered or not events):
+        where = f" (events {', '.join(uncovered)} have none of their own)" if uncovered else ""
+        problems.append(f"{key}: no opportunity_id_path and no opportunity_lookup{where}; {fix}")
+    lookups = [(key, source.get("opportunity_lookup"))] + [
+        (f"{key}.events.{e}", m.get("opportunity_lookup")) for e, m in events.items()
+    ]
+    for where, lookup in lookups:
+        if (
+            lookup
+            and lookup.get("method") == "lead_then_opportunities"
+            and lookup["lead_field"] not in TWO_STEP_LEAD_FIELDS
+        ):
+            problems.append(
+                f"{where}.opportunity_lookup.lead_field: method lead_then_opportunities finds a lead "
+                f"only by {', '.join(TWO_STEP_LEAD_FIELDS)}, not {lookup['lead_field']!r}; "
+                'use method = "unique_field" for other unique fields'
+            )
+    return problems
 
 
 def _lease_problems(document: Mapping[str, Any]) -> list[str]:
@@ -267,10 +314,10 @@ def _source(
             event_type=event_type,
             activity_event=mapping["activity_event"],
             owner_email=mapping.get("owner_email", raw["owner_email"]),
-            opportunity_id_path=mapping.get("opportunity_id_path", raw["opportunity_id_path"]),
             note=mapping.get("note"),
             fields={name: _field_source(spec) for name, spec in mapping.get("fields", {}).items()},
             validate_dropdown_options=mapping.get("validate_dropdown_options"),
+            **_opportunity_source(mapping if any(k in mapping for k in OPPORTUNITY_KEYS) else raw),
         )
         for event_type, mapping in raw.get("events", {}).items()
     }
@@ -285,6 +332,15 @@ def _source(
         scheme=raw.get("scheme", {}),
         allowed_networks=_networks(raw.get("allowed_ips")),
     )
+
+
+def _opportunity_source(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the opportunity_id_path / opportunity_lookup pair of a source or an event table."""
+    lookup = raw.get("opportunity_lookup")
+    return {
+        "opportunity_id_path": raw.get("opportunity_id_path"),
+        "opportunity_lookup": OpportunityLookup(**lookup) if lookup else None,
+    }
 
 
 def _field_source(spec: str | Mapping[str, str]) -> FieldSource:

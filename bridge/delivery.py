@@ -87,16 +87,11 @@ class Deliverer:
             log.error(outcome.message, extra={**fields, "outcome": "dead"})
             outbox.mark_dead(self.engine, batch.items, outcome.message)
         elif isinstance(outcome, lsq.Unauthorized):
-            log.critical(
-                "LeadSquared refused the account's keys: deliveries paused until a probe succeeds",
-                extra={**fields, "outcome": "paused", "alarm": True},
-            )
-            pause_account(
-                self.engine, batch.account, outcome.message, now + self.policy.probe_interval_seconds
-            )
+            self.pause(batch.account, outcome, fields)
             outbox.reschedule(self.engine, batch.items, now, outcome.message, count_attempt=False)
         elif isinstance(outcome, lsq.RateLimited):
-            self._record_rate_limited(batch, account, outcome, now)
+            until = self.hold_off(account, outcome, fields)
+            outbox.reschedule(self.engine, batch.items, until, outcome.message, count_attempt=False)
         elif isinstance(outcome, lsq.Retryable):
             self._record_retryable(batch.items, outcome.message, now)
         else:
@@ -130,23 +125,28 @@ class Deliverer:
             },
         )
 
-    def _record_rate_limited(
-        self, batch: Batch, account: AccountSettings, outcome: lsq.RateLimited, now: float
-    ) -> None:
+    def pause(self, account_name: str, outcome: lsq.Unauthorized, fields: dict[str, object]) -> None:
+        """After a 401: stop the account's calls and raise the alarm; a probe resumes it."""
+        log.critical(
+            "LeadSquared refused the account's keys: deliveries paused until a probe succeeds",
+            extra={**fields, "outcome": "paused", "alarm": True},
+        )
+        now = self.clock()
+        pause_account(self.engine, account_name, outcome.message, now + self.policy.probe_interval_seconds)
+
+    def hold_off(
+        self, account: AccountSettings, outcome: lsq.RateLimited, fields: dict[str, object]
+    ) -> float:
+        """After a rate-limit answer: no call for a full window; return when calls may go again."""
         window = outcome.window_seconds or account.window_seconds
         lowered = outcome.limit if outcome.limit and outcome.limit < account.calls_per_window else None
         log.warning(
             "rate limited: waiting a full window",
-            extra={
-                "action": "deliver",
-                "account": batch.account,
-                "outcome": "rate_limited",
-                "lowered_limit": lowered,
-            },
+            extra={**fields, "outcome": "rate_limited", "lowered_limit": lowered},
         )
-        until = now + window + account.window_margin_seconds
-        block_until(self.engine, batch.account, until, lowered)
-        outbox.reschedule(self.engine, batch.items, until, outcome.message, count_attempt=False)
+        until = self.clock() + window + account.window_margin_seconds
+        block_until(self.engine, account.name, until, lowered)
+        return until
 
     def _record_retryable(self, items: Sequence[ClaimedActivity], message: str, now: float) -> None:
         log.warning(message, extra={"action": "deliver", "outcome": "retry", "rows": len(items)})

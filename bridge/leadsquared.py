@@ -18,11 +18,18 @@ from urllib.parse import quote
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
+from bridge.opportunities import lead_id, newest_opportunity
 from bridge.settings import AccountSettings
 
 BULK_PATH = "/v2/ProspectActivity.svc/Bulk/CustomActivity/Add/ByOpportunityId"
 ACTIVITIES_OF_OPPORTUNITY_PATH = "/v2/OpportunityManagement.svc/GetActivitiesOfOpportunity"
 PROBE_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
+OPPORTUNITIES_BY_LEAD_FIELD_PATH = "/v2/OpportunityManagement.svc/GetOpportunitiesByUniqueLeadField"
+OPPORTUNITIES_OF_LEAD_PATH = "/v2/OpportunityManagement.svc/GetOpportunitiesOfLead"
+LEAD_BY_EMAIL_PATH = "/v2/LeadManagement.svc/Leads.GetByEmailaddress"
+LEAD_BY_PHONE_PATH = "/v2/LeadManagement.svc/RetrieveLeadByPhoneNumber"
+# One page: a lead with more opportunities than this is not expected (paging is not followed).
+LOOKUP_PAGE = {"PageIndex": 1, "PageSize": 100}
 _LIMIT_MESSAGE = re.compile(r"limit of (\d+) in (\d+(?:\.\d+)?) second", re.IGNORECASE)
 
 
@@ -93,7 +100,30 @@ class Found:
     body: Any
 
 
+@dataclass(frozen=True)
+class OpportunityFound:
+    """A look-up found the opportunity."""
+
+    opportunity_id: str
+
+
+@dataclass(frozen=True)
+class LeadFound:
+    """A lead look-up found the lead."""
+
+    lead_id: str
+
+
+@dataclass(frozen=True)
+class NotFound:
+    """LeadSquared has no such lead, or the lead no opportunity of the type (yet)."""
+
+    message: str
+
+
 Outcome = Posted | BadRequest | Rejected | Unauthorized | RateLimited | Retryable | Unknown
+# What a failed read can tell: a read changes nothing, so a lost answer is simply retried.
+ReadError = BadRequest | Rejected | Unauthorized | RateLimited | Retryable
 
 
 class LeadSquaredClient:
@@ -128,6 +158,69 @@ class LeadSquaredClient:
             return answer
         if answer.status_code != 200:
             return self._scrubbed(_error_outcome(answer))
+        try:
+            return Found(answer.json())
+        except ValueError:
+            return Retryable("LeadSquared answered 200 with a body that is not JSON")
+
+    def opportunity_by_lead_field(
+        self, lead_field: str, value: str, opportunity_type: int
+    ) -> OpportunityFound | NotFound | ReadError:
+        """Find a lead's newest opportunity of a type in one call, by a unique lead field."""
+        body = {
+            "Parameter": {"LookupName": lead_field, "LookupValue": value, "SqlOperator": "="},
+            "Paging": LOOKUP_PAGE,
+        }
+        answer = self._read("POST", OPPORTUNITIES_BY_LEAD_FIELD_PATH, {}, body)
+        if not isinstance(answer, Found):
+            return answer
+        found = newest_opportunity(answer.body, opportunity_type, type_required=True)
+        if found is None:
+            return NotFound(f"no lead with that {lead_field} has an opportunity of type {opportunity_type}")
+        return OpportunityFound(found)
+
+    def lead_by_email(self, email: str) -> LeadFound | NotFound | ReadError:
+        """Find a lead by its email address (Leads.GetByEmailaddress)."""
+        return self._lead(LEAD_BY_EMAIL_PATH, {"emailaddress": email}, "EmailAddress")
+
+    def lead_by_phone(self, phone: str) -> LeadFound | NotFound | ReadError:
+        """Find a lead by a number in its Phone or Mobile field (RetrieveLeadByPhoneNumber)."""
+        return self._lead(LEAD_BY_PHONE_PATH, {"phone": phone}, "phone")
+
+    def opportunity_of_lead(
+        self, lead_id: str, opportunity_type: int
+    ) -> OpportunityFound | NotFound | ReadError:
+        """Find a lead's newest opportunity of a type (GetOpportunitiesOfLead).
+
+        opportunityType is always sent: documented as optional, one tenant
+        required it (unconfirmed which holds in general).
+        """
+        params = {"leadId": lead_id, "opportunityType": str(opportunity_type)}
+        answer = self._read("POST", OPPORTUNITIES_OF_LEAD_PATH, params, {"Paging": LOOKUP_PAGE})
+        if not isinstance(answer, Found):
+            return answer
+        found = newest_opportunity(answer.body, opportunity_type, type_required=False)
+        if found is None:
+            return NotFound(f"the lead has no opportunity of type {opportunity_type}")
+        return OpportunityFound(found)
+
+    def _lead(self, path: str, params: dict[str, str], searched: str) -> LeadFound | NotFound | ReadError:
+        answer = self._read("GET", path, params, None)
+        if not isinstance(answer, Found):
+            return answer
+        found = lead_id(answer.body)
+        return LeadFound(found) if found else NotFound(f"no lead with that {searched}")
+
+    def _read(self, method: str, path: str, params: dict[str, str], body: Any) -> Found | ReadError:
+        """Make a look-up call; a 200 with JSON is Found, anything else what to do next."""
+        answer = self._call(method, path, params, body)
+        if isinstance(answer, Unknown):
+            return Retryable(answer.message)
+        if isinstance(answer, Retryable):
+            return answer
+        if answer.status_code != 200:
+            outcome = self._scrubbed(_error_outcome(answer))
+            return outcome if not isinstance(outcome, Posted | Unknown) else Retryable("odd answer")
         try:
             return Found(answer.json())
         except ValueError:

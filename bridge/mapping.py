@@ -7,9 +7,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.activity import Activity, activity_key
+from bridge.activity import Activity, LeadLookup, activity_key, normalize_lookup_value
 from bridge.formats import FORMATS
-from bridge.settings import AccountSettings, EventMapping, FieldSource, SourceSettings
+from bridge.settings import (
+    AccountSettings,
+    EventMapping,
+    FieldSource,
+    OpportunityLookup,
+    SourceSettings,
+)
 from bridge.sources import SourceKind, TransformError, Values
 from bridge.store.inbox import StoredEvent
 
@@ -53,7 +59,7 @@ def map_event(
     if mapping is None:
         return Ignored(event_type)
     try:
-        opportunity_id = opportunity_id_at(payload, mapping.opportunity_id_path)
+        opportunity_id, lookup = opportunity_of(payload, mapping)
         values_list = kind.transform(mapping.event_type, payload)
         bridge_values = {"delivery_id": event.idempotency_key}
         rows = [build_row(mapping, {**bridge_values, **values}, payload) for values in values_list]
@@ -69,7 +75,7 @@ def map_event(
         key = activity_key(source.name, event.idempotency_key, position)
         if account.key_field:
             row["Fields"].append({"SchemaName": account.key_field, "Value": key})
-        activities.append(Activity(key, account.name, opportunity_id, row))
+        activities.append(Activity(key, account.name, opportunity_id, row, lookup))
     return Mapped(activities)
 
 
@@ -87,6 +93,32 @@ def value_at(payload: Any, path: str) -> Any:
         if value is None:
             return None
     return value
+
+
+def opportunity_of(payload: Any, mapping: EventMapping) -> tuple[str | None, LeadLookup | None]:
+    """Return the opportunity id from the payload, or the look-up that will find it."""
+    if mapping.opportunity_lookup is not None:
+        return None, lead_lookup_at(payload, mapping.opportunity_lookup)
+    return opportunity_id_at(payload, mapping.opportunity_id_path or ""), None
+
+
+def lead_lookup_at(payload: Any, config: OpportunityLookup) -> LeadLookup:
+    """Return the look-up for the lead whose field value the payload carries at the configured path."""
+    value = value_at(payload, config.path)
+    if value is None:
+        raise TransformError(f"no lead to look up: the payload has nothing at {config.path}")
+    if not isinstance(value, str | int) or isinstance(value, bool) or str(value).strip() == "":
+        raise TransformError(
+            f"no lead to look up: {config.path} holds {type(value).__name__}, not a {config.lead_field}"
+        )
+    return LeadLookup(
+        lead_field=config.lead_field,
+        value=normalize_lookup_value(config.lead_field, str(value)),
+        opportunity_type=config.opportunity_type,
+        method=config.method,
+        cache_seconds=config.cache_seconds,
+        wait_seconds=config.wait_seconds,
+    )
 
 
 def opportunity_id_at(payload: Any, path: str) -> str:

@@ -23,6 +23,28 @@ class FieldSource:
     format: str | None = None  # a name from bridge.formats.FORMATS
 
 
+LookupMethod = Literal["unique_field", "lead_then_opportunities"]
+# The lead fields the two-step method can search: LeadSquared has a lead look-up
+# by email (Leads.GetByEmailaddress) and one by phone (RetrieveLeadByPhoneNumber,
+# which matches the Phone and Mobile fields), and none by any other field.
+TWO_STEP_LEAD_FIELDS = ("EmailAddress", "Phone", "Mobile")
+
+
+@dataclass(frozen=True)
+class OpportunityLookup:
+    """How to find an event's opportunity in LeadSquared when the payload has no id."""
+
+    lead_field: str  # the unique lead field searched: EmailAddress, Phone, Mobile, ...
+    path: str  # where the payload carries the value searched for
+    opportunity_type: int  # the OpportunityEvent code of the opportunity to pick
+    # One GetOpportunitiesByUniqueLeadField call, or the lead's id first and then
+    # GetOpportunitiesOfLead: two calls against the rate limit.
+    method: LookupMethod = "unique_field"
+    cache_seconds: float = 900.0  # how long a found opportunity id is reused
+    # How long a lead or opportunity not (yet) in LeadSquared is searched for again.
+    wait_seconds: float = 1800.0
+
+
 @dataclass(frozen=True)
 class EventMapping:
     """How one provider event type becomes one LeadSquared activity."""
@@ -30,11 +52,13 @@ class EventMapping:
     event_type: str
     activity_event: int
     owner_email: str
-    opportunity_id_path: str
+    # Exactly one of these says where the opportunity comes from.
+    opportunity_id_path: str | None
     note: str | None = None
     # LeadSquared schema name -> where its value comes from.
     fields: Mapping[str, FieldSource] = field(default_factory=dict)
     validate_dropdown_options: bool | None = None
+    opportunity_lookup: OpportunityLookup | None = None
 
 
 @dataclass(frozen=True)

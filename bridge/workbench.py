@@ -64,7 +64,11 @@ def dry_run(
     host = account.base_url if account.host else f"https://{{{account.host_env}}}"
     calls: dict[str, list[dict[str, Any]]] = {}
     for activity in outcome.activities:
-        calls.setdefault(activity.opportunity_id, []).append(activity.request)
+        # A look-up happens only in the worker: the dry run says what it would search.
+        where = activity.opportunity_id
+        if where is None and activity.lookup is not None:
+            where = f"<looked up by {activity.lookup.describe()}>"
+        calls.setdefault(where or "", []).append(activity.request)
     return [
         PlannedCall(f"{host}{BULK_PATH}?opportunityId={opportunity_id}", rows)
         for opportunity_id, rows in calls.items()

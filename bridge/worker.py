@@ -1,4 +1,4 @@
-"""The worker process: transform received events, deliver and reconcile activities."""
+"""The worker process: transform received events, look up opportunities, deliver and reconcile."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from bridge.config import ConfigError, credential_problems
 from bridge.delivery import Deliverer
 from bridge.leadsquared import Found, LeadSquaredClient, Unauthorized
 from bridge.reconcile import reconcile
+from bridge.resolve import resolve
 from bridge.services import Services
-from bridge.store import outbox
+from bridge.store import lookups, outbox
 from bridge.store.accounts import accounts_due_for_probe, postpone_probe, resume_account
+from bridge.store.lookups import LookupClaim
 from bridge.store.outbox import Batch
 from bridge.store.tables import ActivityStatus
 from bridge.transformer import transform_received
@@ -107,39 +109,57 @@ class Worker:
         return total
 
     def dispatch(self, pool: ThreadPoolExecutor) -> int:
-        """Claim batches while accounts have room in flight; return how many."""
-        settings = self.services.settings.delivery
+        """Claim work while accounts have room in flight; return how many claims.
+
+        Each round claims one look-up and one batch, so a backlog of either
+        never starves the other; both then queue on the same account limiter.
+        """
         dispatched = 0
         while not self.stopping.is_set():
-            with self.changed:
-                free = [name for name, room in self.capacity.items() if self.in_flight[name] < room]
-            now = self.clock()
-            with_keys = [n for n in free if self.deliverer.clients[n].account.key_field]
-            batch = outbox.claim_unknown(
-                self.services.engine, self.worker_id, now, settings.claim_lease_seconds, with_keys
-            ) or outbox.claim_batch(
-                self.services.engine, self.worker_id, now, settings.claim_lease_seconds, free
-            )
-            if batch is None:
+            claimed = 0
+            for claim in (self._claim_lookup, self._claim_batch):
+                work = claim()
+                if work is not None:
+                    with self.changed:
+                        self.in_flight[work.account] += 1
+                    pool.submit(self._handle, work)
+                    claimed += 1
+            if claimed == 0:
                 return dispatched
-            with self.changed:
-                self.in_flight[batch.account] += 1
-            pool.submit(self._handle, batch)
-            dispatched += 1
+            dispatched += claimed
         return dispatched
 
-    def _handle(self, batch: Batch) -> None:
+    def _free(self) -> list[str]:
+        with self.changed:
+            return [name for name, room in self.capacity.items() if self.in_flight[name] < room]
+
+    def _claim_lookup(self) -> LookupClaim | None:
+        lease = self.services.settings.delivery.claim_lease_seconds
+        return lookups.claim_lookup(self.services.engine, self.worker_id, self.clock(), lease, self._free())
+
+    def _claim_batch(self) -> Batch | None:
+        free = self._free()
+        now = self.clock()
+        lease = self.services.settings.delivery.claim_lease_seconds
+        with_keys = [n for n in free if self.deliverer.clients[n].account.key_field]
+        return outbox.claim_unknown(
+            self.services.engine, self.worker_id, now, lease, with_keys
+        ) or outbox.claim_batch(self.services.engine, self.worker_id, now, lease, free)
+
+    def _handle(self, work: Batch | LookupClaim) -> None:
         try:
-            if batch.status == ActivityStatus.RECONCILING:
-                reconcile(self.deliverer, batch)
+            if isinstance(work, LookupClaim):
+                resolve(self.deliverer, work)
+            elif work.status == ActivityStatus.RECONCILING:
+                reconcile(self.deliverer, work)
             else:
-                self.deliverer.deliver(batch)
+                self.deliverer.deliver(work)
         except Exception:
             # The claim expires and is taken again; nothing is lost or marked delivered.
-            log.exception("batch failed unexpectedly", extra={"action": "deliver", "account": batch.account})
+            log.exception("work failed unexpectedly", extra={"action": "deliver", "account": work.account})
         finally:
             with self.changed:
-                self.in_flight[batch.account] -= 1
+                self.in_flight[work.account] -= 1
                 self.changed.notify_all()
 
     def probe_paused_accounts(self, now: float) -> None:

@@ -17,6 +17,8 @@ from bridge.worker import Worker
 from transforms import razorpay
 
 RAZORPAY_SECRET = "test-razorpay-secret"
+# Activities still on their way: waiting for a look-up, a delivery or a read-back.
+BUSY_STATUSES = ["resolving", "looking_up", "pending", "claimed", "sending", "unknown", "reconciling"]
 
 
 def payment_event(
@@ -130,7 +132,7 @@ def settled(services: Services) -> Callable[[], bool]:
             busy = connection.execute(
                 sa.select(sa.func.count())
                 .select_from(activities)
-                .where(activities.c.status.in_(["pending", "claimed", "sending", "unknown", "reconciling"]))
+                .where(activities.c.status.in_(BUSY_STATUSES))
             ).scalar_one()
         return busy_events == 0 and busy == 0
 

@@ -128,3 +128,84 @@ def test_help_lists_every_command() -> None:
     assert out.returncode == 0
     for command in ("up", "worker", "migrate", "check-config", "sandbox"):
         assert command in out.stdout
+
+
+PATH_LINE = 'opportunity_id_path = "payload.payment.entity.notes.opportunity_id"'
+LOOKUP_LINE = (
+    'opportunity_lookup = { lead_field = "EmailAddress", path = "payload.payment.entity.email", '
+    "opportunity_type = 12002 }"
+)
+
+
+def test_a_source_may_find_its_opportunity_by_a_lookup(tmp_path: Path) -> None:
+    """opportunity_lookup instead of a path loads with its defaults, and an event's path overrides it."""
+    text = TEST_CONFIG.replace(PATH_LINE, LOOKUP_LINE).replace(
+        "activity_event = 202", f"activity_event = 202\n{PATH_LINE}"
+    )
+    events = load_settings(write_config(tmp_path, text), ENV, REGISTRY).sources["razorpay"].events
+    captured, failed = events["payment.captured"], events["payment.failed"]
+    assert captured.opportunity_id_path is None
+    assert captured.opportunity_lookup is not None
+    assert (captured.opportunity_lookup.lead_field, captured.opportunity_lookup.opportunity_type) == (
+        "EmailAddress",
+        12002,
+    )
+    lookup = captured.opportunity_lookup
+    assert (lookup.method, lookup.cache_seconds, lookup.wait_seconds) == ("unique_field", 900, 1800)
+    assert failed.opportunity_lookup is None
+    assert failed.opportunity_id_path == "payload.payment.entity.notes.opportunity_id"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ((PATH_LINE, ""), "sources.razorpay: no opportunity_id_path and no opportunity_lookup"),
+        ((PATH_LINE, f"{PATH_LINE}\n{LOOKUP_LINE}"), "sources.razorpay: both opportunity_id_path and"),
+        (
+            ("activity_event = 202", f"activity_event = 202\n{PATH_LINE}\n{LOOKUP_LINE}"),
+            'sources.razorpay.events.payment.failed: both opportunity_id_path and opportunity_lookup',
+        ),
+        (
+            (PATH_LINE, LOOKUP_LINE.replace("12002", '"12002"')),
+            "sources.razorpay.opportunity_lookup.opportunity_type: '12002' is not of type 'integer'",
+        ),
+        (
+            (PATH_LINE, LOOKUP_LINE.replace(", opportunity_type = 12002", "")),
+            "sources.razorpay.opportunity_lookup: 'opportunity_type' is a required property",
+        ),
+        (
+            (PATH_LINE, LOOKUP_LINE.replace("}", ', method = "lead_first" }')),
+            "sources.razorpay.opportunity_lookup.method: 'lead_first' is not one of",
+        ),
+        (
+            (
+                PATH_LINE,
+                LOOKUP_LINE.replace('"EmailAddress"', '"mx_PAN"').replace(
+                    "}", ', method = "lead_then_opportunities" }'
+                ),
+            ),
+            "sources.razorpay.opportunity_lookup.lead_field: method lead_then_opportunities finds a lead "
+            "only by EmailAddress, Phone, Mobile, not 'mx_PAN'",
+        ),
+    ],
+)
+def test_the_opportunity_needs_exactly_one_way(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    """Neither or both of opportunity_id_path and opportunity_lookup, or a bad look-up, names the key."""
+    problems = problems_of(tmp_path, TEST_CONFIG.replace(*change))
+    assert any(expected in problem for problem in problems), problems
+    if "opportunity_id_path" in expected:
+        assert any("give opportunity_id_path" in problem for problem in problems)
+
+
+def test_check_config_warns_when_a_lookup_may_wait_past_the_delivery_age(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A look-up waiting as long as max_age_seconds passes check-config with a warning naming the key."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    text = TEST_CONFIG.replace(PATH_LINE, LOOKUP_LINE.replace("}", ", wait_seconds = 3600 }"))
+    assert main(["check-config", str(write_config(tmp_path, text))]) == 0
+    out = capsys.readouterr().out
+    assert "sources.razorpay.events.payment.captured: the look-up's wait_seconds (3600)" in out

@@ -1,4 +1,4 @@
-"""The sandbox app: LeadSquared's documented activity endpoints, served locally."""
+"""The sandbox app: LeadSquared's documented activity and look-up endpoints, served locally."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from bridge.sandbox import control
+from bridge.sandbox import control, lookups
 from bridge.sandbox.answers import (
     failed_row,
     fault_answer,
@@ -34,11 +34,11 @@ from bridge.sandbox.state import (
 )
 from bridge.sandbox.validation import (
     DATA_TYPE,
-    INVALID,
     MANDATORY,
     InvalidInput,
     parse_paging,
     parse_rows,
+    read_json,
 )
 
 BULK_ADD_PATH = "/v2/ProspectActivity.svc/Bulk/CustomActivity/Add/ByOpportunityId"
@@ -111,19 +111,6 @@ def record_call(sandbox: Sandbox, arrived: float, status: int) -> None:
     rows = len(body) if isinstance(body, list) else 0
     call = CallRecord(arrived, request.path, request.args.get("opportunityId"), rows, status)
     sandbox.state.record_call(call)
-
-
-def read_json(required: bool) -> Any:
-    """Parse the request body as JSON; an optional empty body reads as None."""
-    raw = request.get_data()
-    if not required and not raw.strip():
-        return None
-    if required and request.mimetype != "application/json":
-        raise InvalidInput(INVALID, "Content-Type must be application/json")
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise InvalidInput(INVALID, "The request body is not valid JSON") from None
 
 
 def require_opportunity_id() -> str:
@@ -223,6 +210,34 @@ def describe_user(fault: FaultRule | None) -> Response:
             "LSQCommonServiceURLs": {"api": request.host, "app": request.host},
         }
     )
+
+
+@bp.post(lookups.OPPORTUNITIES_BY_LEAD_FIELD_PATH)
+@lsq_endpoint
+def opportunities_by_lead_field(fault: FaultRule | None) -> Response:
+    """Find the opportunities of the leads matching a unique lead field."""
+    return lookups.opportunities_by_lead_field()
+
+
+@bp.post(lookups.OPPORTUNITIES_OF_LEAD_PATH)
+@lsq_endpoint
+def opportunities_of_lead(fault: FaultRule | None) -> Response:
+    """List one lead's opportunities."""
+    return lookups.opportunities_of_lead()
+
+
+@bp.get(lookups.LEAD_BY_EMAIL_PATH)
+@lsq_endpoint
+def lead_by_email(fault: FaultRule | None) -> Response:
+    """Find leads by email address."""
+    return lookups.lead_by_email()
+
+
+@bp.get(lookups.LEAD_BY_PHONE_PATH)
+@lsq_endpoint
+def lead_by_phone(fault: FaultRule | None) -> Response:
+    """Find a lead by phone number."""
+    return lookups.lead_by_phone()
 
 
 def answer_http_error(error: HTTPException) -> Response:

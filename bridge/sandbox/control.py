@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from bridge.sandbox.state import FaultKind, FaultRule, current_sandbox
+from bridge.sandbox.state import (
+    LSQ_DATETIME_FORMAT,
+    FaultKind,
+    FaultRule,
+    SandboxLead,
+    SandboxOpportunity,
+    current_sandbox,
+)
 
 bp = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
 
@@ -57,9 +66,64 @@ def received() -> Response:
     )
 
 
+@bp.post("/leads")
+def add_lead() -> Response:
+    """Seed a lead and its opportunities for the look-up endpoints to find."""
+    try:
+        lead = parse_lead(json.loads(request.get_data()))
+    except ValueError as error:
+        message = str(error) if isinstance(error, ControlInputError) else "send a JSON body"
+        response = jsonify({"error": message})
+        response.status_code = 400
+        return response
+    current_sandbox().state.add_lead(lead)
+    response = jsonify({"status": "created", "ProspectID": lead.prospect_id})
+    response.status_code = 201
+    return response
+
+
+LEAD_KEYS = frozenset({"id", "email", "phone", "mobile", "opportunities"})
+OPPORTUNITY_KEYS = frozenset({"id", "type", "created_on"})
+
+
+def parse_lead(body: object) -> SandboxLead:
+    """Build a SandboxLead from the JSON of POST /sandbox/leads."""
+    if not isinstance(body, dict):
+        raise ControlInputError("send a JSON object describing one lead")
+    unknown = sorted(set(body) - LEAD_KEYS)
+    if unknown:
+        raise ControlInputError(f"unknown key '{unknown[0]}'; allowed: {', '.join(sorted(LEAD_KEYS))}")
+    contacts = {name: optional_text(body.get(name), name) for name in ("email", "phone", "mobile")}
+    if not any(contacts.values()):
+        raise ControlInputError("give at least one of email, phone, mobile")
+    opportunities = body.get("opportunities", [])
+    if not isinstance(opportunities, list):
+        raise ControlInputError("'opportunities' must be a list of {id, type[, created_on]}")
+    now = datetime.now(UTC).strftime(LSQ_DATETIME_FORMAT)
+    return SandboxLead(
+        prospect_id=optional_text(body.get("id"), "id") or str(uuid.uuid4()),
+        email=contacts["email"],
+        phone=contacts["phone"],
+        mobile=contacts["mobile"],
+        created_on=now,
+        opportunities=tuple(parse_opportunity(item, now) for item in opportunities),
+    )
+
+
+def parse_opportunity(item: object, now: str) -> SandboxOpportunity:
+    """Build one seeded opportunity; created_on defaults to now."""
+    if not isinstance(item, dict) or set(item) - OPPORTUNITY_KEYS or "type" not in item:
+        raise ControlInputError("each opportunity is {id, type[, created_on]}")
+    return SandboxOpportunity(
+        opportunity_id=optional_text(item.get("id"), "id") or str(uuid.uuid4()),
+        opportunity_type=positive_int(item["type"], "type"),
+        created_on=optional_text(item.get("created_on"), "created_on") or now,
+    )
+
+
 @bp.post("/reset")
 def reset() -> Response:
-    """Forget activities, calls, rate windows and faults."""
+    """Forget activities, calls, rate windows, faults and leads."""
     current_sandbox().state.reset()
     return jsonify({"status": "reset"})
 

@@ -67,6 +67,35 @@ class StoredActivity:
 
 
 @dataclass(frozen=True)
+class SandboxOpportunity:
+    """An opportunity of a seeded lead."""
+
+    opportunity_id: str
+    opportunity_type: int
+    created_on: str
+
+
+@dataclass(frozen=True)
+class SandboxLead:
+    """A lead seeded through POST /sandbox/leads, with its opportunities."""
+
+    prospect_id: str
+    email: str | None
+    phone: str | None
+    mobile: str | None
+    created_on: str
+    opportunities: tuple[SandboxOpportunity, ...]
+
+    def field(self, name: str) -> str | None:
+        """Return the value of a unique lead field the sandbox knows, else None."""
+        return {"EmailAddress": self.email, "Phone": self.phone, "Mobile": self.mobile}.get(name)
+
+
+# The unique lead fields the sandbox can search.
+LEAD_FIELDS = ("EmailAddress", "Phone", "Mobile")
+
+
+@dataclass(frozen=True)
 class CallRecord:
     """One call received on a LeadSquared path, whatever it was answered."""
 
@@ -88,6 +117,7 @@ class SandboxState:
     _calls: list[CallRecord] = field(default_factory=list)
     _arrivals: dict[str, list[float]] = field(default_factory=dict)
     _faults: list[tuple[FaultRule, int]] = field(default_factory=list)
+    _leads: list[SandboxLead] = field(default_factory=list)
 
     def admit(self, access_key: str, arrived: float, limit: int, window: float) -> bool:
         """Count an authenticated call and say whether it fits the window."""
@@ -151,6 +181,28 @@ class SandboxState:
                 if event_code is None or activity.row["ActivityEvent"] == event_code
             ]
 
+    def add_lead(self, lead: SandboxLead) -> None:
+        """Seed a lead with its opportunities."""
+        with self._lock:
+            self._leads.append(lead)
+
+    def leads_matching(self, lead_field: str, value: str) -> list[SandboxLead]:
+        """Return the leads whose field equals value (emails without case), newest first."""
+
+        def normalized(text: str | None) -> str | None:
+            if text is None:
+                return None
+            return text.strip().lower() if lead_field == "EmailAddress" else text.strip()
+
+        with self._lock:
+            wanted = normalized(value)
+            return [lead for lead in reversed(self._leads) if normalized(lead.field(lead_field)) == wanted]
+
+    def lead(self, prospect_id: str) -> SandboxLead | None:
+        """Return the lead with this ProspectID, if seeded."""
+        with self._lock:
+            return next((lead for lead in self._leads if lead.prospect_id == prospect_id), None)
+
     def snapshot(self) -> tuple[list[StoredActivity], list[CallRecord]]:
         """Copy the activities and the call log, both in arrival order."""
         with self._lock:
@@ -158,13 +210,14 @@ class SandboxState:
             return list(self._activities), calls
 
     def reset(self) -> None:
-        """Forget activities, calls, rate windows and faults."""
+        """Forget activities, calls, rate windows, faults and leads."""
         with self._lock:
             self._activities.clear()
             self._by_opportunity.clear()
             self._calls.clear()
             self._arrivals.clear()
             self._faults.clear()
+            self._leads.clear()
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,13 @@
-"""Checks on LeadSquared request bodies: activity rows and paging."""
+"""Checks on LeadSquared request bodies: JSON, activity rows and paging."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
+
+from flask import request
 
 from bridge.sandbox.state import LSQ_DATETIME_FORMAT
 
@@ -37,6 +40,19 @@ class InvalidInput(Exception):
         super().__init__(message)
         self.exception_type = exception_type
         self.message = message
+
+
+def read_json(required: bool) -> Any:
+    """Parse the request body as JSON; an optional empty body reads as None."""
+    raw = request.get_data()
+    if not required and not raw.strip():
+        return None
+    if required and request.mimetype != "application/json":
+        raise InvalidInput(INVALID, "Content-Type must be application/json")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise InvalidInput(INVALID, "The request body is not valid JSON") from None
 
 
 def parse_rows(body: object) -> list[dict[str, Any]]:

@@ -41,7 +41,7 @@ class Batch:
 
 
 def insert_activities(connection: sa.Connection, event_id: int, new: Iterable[Activity], now: float) -> None:
-    """Queue an event's activities, due now."""
+    """Queue an event's activities, due now (for delivery, or for their look-up)."""
     rows = [
         {
             "event_id": event_id,
@@ -49,10 +49,13 @@ def insert_activities(connection: sa.Connection, event_id: int, new: Iterable[Ac
             "account": a.account,
             "opportunity_id": a.opportunity_id,
             "request": a.request,
-            "status": ActivityStatus.PENDING,
+            # An activity without an opportunity id waits for its look-up first.
+            "status": ActivityStatus.RESOLVING if a.lookup else ActivityStatus.PENDING,
             "attempts": 0,
             "created_at": now,
             "next_attempt_at": now,
+            "lookup": a.lookup.to_json() if a.lookup else None,
+            "lookup_key": a.lookup.key if a.lookup else None,
         }
         for a in new
     ]
@@ -195,7 +198,7 @@ def reschedule(
 
 
 def release_expired(engine: sa.Engine, now: float) -> tuple[int, int]:
-    """Take back claims of dead workers: unsent ones are due again, sent ones unknown."""
+    """Take back claims of dead workers: unsent ones and look-ups are due again, sent ones unknown."""
     expired = activities.c.claim_expires_at < now
     with engine.begin() as connection:
         released = connection.execute(
@@ -218,6 +221,12 @@ def release_expired(engine: sa.Engine, now: float) -> tuple[int, int]:
             sa.update(activities)
             .where(activities.c.status == ActivityStatus.RECONCILING, expired)
             .values(status=ActivityStatus.UNKNOWN, claimed_by=None, claim_expires_at=None)
+        ).rowcount
+        # A look-up only reads: one cut short is simply made again.
+        released += connection.execute(
+            sa.update(activities)
+            .where(activities.c.status == ActivityStatus.LOOKING_UP, expired)
+            .values(status=ActivityStatus.RESOLVING, claimed_by=None, claim_expires_at=None)
         ).rowcount
     return released, unknown
 

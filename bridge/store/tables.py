@@ -1,4 +1,4 @@
-"""The store's schema: inbox (events), outbox (activities), limiter and account state.
+"""The store's schema: inbox (events), outbox (activities), limiter, account state, look-up cache.
 
 Times are float seconds since the epoch, so that SQLite and PostgreSQL compare
 them the same way and the rate limiter can reason in fractions of a second.
@@ -29,6 +29,9 @@ class EventStatus(enum.StrEnum):
 class ActivityStatus(enum.StrEnum):
     """Where one LeadSquared activity is in delivery."""
 
+    RESOLVING = "resolving"  # waits for its opportunity id to be looked up, at next_attempt_at
+    LOOKING_UP = "looking_up"  # a worker is searching LeadSquared for its opportunity
+    UNRESOLVED = "unresolved"  # the lead or opportunity was not found in time; last_error says which
     PENDING = "pending"  # due at next_attempt_at
     CLAIMED = "claimed"  # a worker holds it and has not posted it yet
     SENDING = "sending"  # posted, answer not yet recorded: a crash here is an unknown outcome
@@ -60,7 +63,8 @@ activities = sa.Table(
     sa.Column("event_id", Id, sa.ForeignKey("events.id"), nullable=False),
     sa.Column("activity_key", sa.String(400), nullable=False, unique=True),
     sa.Column("account", sa.String(64), nullable=False),
-    sa.Column("opportunity_id", sa.String(255), nullable=False),
+    # NULL until a look-up finds it, for activities whose source gives opportunity_lookup.
+    sa.Column("opportunity_id", sa.String(255)),
     sa.Column("request", sa.JSON, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
@@ -71,9 +75,25 @@ activities = sa.Table(
     sa.Column("prospect_activity_id", sa.String(64)),
     sa.Column("delivered_at", sa.Float),
     sa.Column("last_error", sa.Text),
+    # bridge.activity.LeadLookup as JSON, and its key: rows waiting on the same lead share one search.
+    sa.Column("lookup", sa.JSON),
+    sa.Column("lookup_key", sa.String(64)),
     sa.Index("ix_activities_due", "status", "next_attempt_at"),
     sa.Index("ix_activities_opportunity", "account", "opportunity_id"),
     sa.Index("ix_activities_event", "event_id"),
+    sa.Index("ix_activities_lookup", "account", "lookup_key"),
+)
+
+# Opportunity ids found by look-ups, shared by every worker process until expires_at.
+opportunity_cache = sa.Table(
+    "opportunity_cache",
+    metadata,
+    sa.Column("account", sa.String(64), primary_key=True),
+    sa.Column("lead_field", sa.String(64), primary_key=True),
+    sa.Column("lookup_value", sa.String(255), primary_key=True),
+    sa.Column("opportunity_type", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("opportunity_id", sa.String(255), nullable=False),
+    sa.Column("expires_at", sa.Float, nullable=False),
 )
 
 # One row per call reserved: the sliding log behind the account rate limiter.
