@@ -12,6 +12,7 @@ These tests then cover it with no new code.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -177,3 +178,24 @@ def test_a_signed_post_is_accepted_once(kind: SourceKind, database_url: str) -> 
         with services.engine.connect() as connection:
             newest = connection.execute(events.select().order_by(events.c.id.desc())).first()
         assert newest is not None and newest.event_type == path.stem, "samples are named <event type>"
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_the_example_shows_the_source_under_its_own_name_and_secret(kind: SourceKind) -> None:
+    """bridge.example.toml has [sources.<kind>] with <KIND>_WEBHOOK_SECRET, switched off unless a default."""
+    source = example_settings().sources.get(kind.name)
+    assert source is not None, f"bridge.example.toml needs a [sources.{kind.name}] block"
+    assert source.kind == kind.name
+    assert source.secret_env == f"{kind.name.upper()}_WEBHOOK_SECRET"
+    enabled = load_settings(ROOT / "bridge.example.toml", {}, REGISTRY, require_secrets=False).sources
+    assert enabled[kind.name].enabled == (kind.name == "razorpay"), "only razorpay is on by default"
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_every_example_mapping_traces_back_to_the_provider(kind: SourceKind) -> None:
+    """Each example event puts one value in both a custom field and the note: the provider's id."""
+    source = example_source(kind)
+    for event_type, mapping in source.events.items():
+        in_note = set(re.findall(r"{(\w+)}", mapping.note or ""))
+        in_fields = {field.value for field in mapping.fields.values() if field.value}
+        assert in_note & in_fields, f"{kind.name} {event_type}: no id in both a field and the note"
