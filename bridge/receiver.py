@@ -50,7 +50,7 @@ def receive(source_name: str, path_token: str | None = None) -> Answer:
             refusal.message, extra={"action": "reject", "source": source_name, "reason": refusal.error}
         )
         return refusal.answer()
-    key = bounded_key(kind.idempotency_key(request.headers, body))
+    key = bounded_key(kind.idempotency_key(request.headers, body, payload))
     inbox: Inbox = current_app.extensions["bridge_inbox"]
     accepted = inbox.insert(source_name, key, kind.type_of(request.headers, payload), body, time.time())
     status, code = ("accepted", 202) if accepted.is_new else ("duplicate", 200)

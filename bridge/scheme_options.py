@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from bridge.signatures.shared_token import DEFAULT_HEADER, SharedToken
-from bridge.sources import HeaderLookup, Payload, SignatureScheme, SourceKind, body_hash_key, body_id_key
+from bridge.sources import HeaderLookup, Payload, SignatureScheme, SourceKind, body_hash_key, payload_id_key
 
 # What a generic kind lets a source say about where the provider puts things.
 LOCATION_KEYS = ("event_type_path", "event_type_header", "id_header", "id_path")
@@ -104,13 +104,13 @@ def _type_at(path: str) -> Callable[[Payload], str | None]:
     return event_type
 
 
-def _key_from(header: str | None, path: str | None) -> Callable[[HeaderLookup, bytes], str]:
-    def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+def _key_from(header: str | None, path: str | None) -> Callable[[HeaderLookup, bytes, Payload], str]:
+    def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
         sent = (headers.get(header) or "").strip() if header else ""
         if sent:
             return sent
         if path:
-            return body_id_key(body, *path.split("."), numbers=True)
+            return payload_id_key(payload, body, *path.split("."), numbers=True)
         return body_hash_key(body)
 
     return idempotency_key
@@ -139,7 +139,7 @@ def generic_kind(
         signature=signature,
         event_values={},
         any_event_values=GENERIC_VALUES,
-        idempotency_key=lambda headers, body: body_hash_key(body),
+        idempotency_key=lambda headers, body, payload: body_hash_key(body),
         event_type=lambda payload: None,
         transform=event_type_only,
         configure=configure,

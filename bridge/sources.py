@@ -118,7 +118,9 @@ class SourceKind:
     signature: SignatureScheme
     # Event types the transform understands, each with the value names it yields.
     event_values: Mapping[str, tuple[str, ...]]
-    idempotency_key: Callable[[HeaderLookup, bytes], str]
+    # The provider's id for a delivery, from its headers or its parsed payload; the
+    # raw body is there for the fallback, body_hash_key(body).
+    idempotency_key: Callable[[HeaderLookup, bytes, Payload], str]
     event_type: Callable[[Payload], str | None]
     transform: Callable[[str, Payload], Sequence[Values]]
     # How a verified body becomes a payload; a ValueError's text completes "the body ...".
@@ -159,12 +161,9 @@ def body_hash_key(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
-def body_id_key(body: bytes, *path: str, numbers: bool = False) -> str:
-    """Return the provider's id at a path in the JSON body, trimmed; the body's hash without one."""
-    try:
-        value: Any = json.loads(body)
-    except ValueError:
-        return body_hash_key(body)
+def payload_id_key(payload: Payload, body: bytes, *path: str, numbers: bool = False) -> str:
+    """Return the provider's id at a path in the payload, trimmed; the body's hash without one."""
+    value: Any = payload
     for part in path:
         value = value.get(part) if isinstance(value, dict) else None
     if numbers and isinstance(value, int) and not isinstance(value, bool):

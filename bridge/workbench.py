@@ -49,7 +49,7 @@ def dry_run(
             f"{source_name} sends its event type in the {kind.event_type_header} header, "
             "which a file does not hold: pass --event-type"
         )
-    key = kind.idempotency_key(_NoHeaders(), body)
+    key = kind.idempotency_key(_NoHeaders(), body, payload)
     event = StoredEvent(0, source_name, key, event_type or kind.type_of(_NoHeaders(), payload), body)
     outcome = map_event(event, source, kind, settings.accounts[source.account])
     if isinstance(outcome, Ignored):

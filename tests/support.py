@@ -10,8 +10,10 @@ from typing import Any
 
 import requests
 import sqlalchemy as sa
+from werkzeug.datastructures import Headers
 
 from bridge.services import Services
+from bridge.sources import HeaderLookup, SourceKind
 from bridge.store.tables import activities, events
 from bridge.worker import Worker
 from transforms import razorpay
@@ -149,3 +151,8 @@ def add_fault(sandbox_url: str, **rule: Any) -> None:
     """Register a fault rule in the sandbox."""
     answer = requests.post(f"{sandbox_url}/sandbox/faults", json=rule, timeout=10)
     assert answer.status_code == 201, answer.text
+
+
+def idempotency_key_of(kind: SourceKind, body: bytes, headers: HeaderLookup | None = None) -> str:
+    """Return the idempotency key the receiver gives a delivery: the kind parses the body first."""
+    return kind.idempotency_key(headers or Headers(), body, kind.parse(body))

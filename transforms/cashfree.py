@@ -40,7 +40,6 @@ sets when creating the order.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -83,15 +82,11 @@ EVENT_VALUES = {
 PAISA = Decimal("0.01")
 
 
-def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return x-idempotency-key, else the event type with cf_payment_id, else a hash of the body."""
     header = (headers.get("x-idempotency-key") or "").strip()
     if header:
         return header
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return body_hash_key(body)
     payment = _mapping(_mapping(payload).get("data")).get("payment")
     payment_id = _mapping(payment).get("cf_payment_id")
     type_ = _mapping(payload).get("type")

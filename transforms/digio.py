@@ -42,7 +42,7 @@ from bridge.sources import (
     SourceKind,
     TransformError,
     Values,
-    body_id_key,
+    payload_id_key,
 )
 from bridge.values import formatted, text
 
@@ -77,9 +77,9 @@ KYC_ENTITY = "KYC_REQUEST"
 DOCUMENT_ENTITY = "document"
 
 
-def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return the webhook's id (WHN...) from the body, or a hash of the body when it has none."""
-    return body_id_key(body, "id", numbers=True)
+    return payload_id_key(payload, body, "id", numbers=True)
 
 
 def event_type(payload: Payload) -> str | None:

@@ -39,7 +39,7 @@ def configure(scheme: Mapping[str, Any]) -> SourceKind:
     return with_locations(SOURCE, options, event_type_header=EVENT_HEADER, id_header=DELIVERY_HEADER)
 
 
-def delivery_key(headers: HeaderLookup, body: bytes) -> str:
+def delivery_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return X-GitHub-Delivery; the body's hash from a sender that sends no id."""
     return (headers.get(DELIVERY_HEADER) or "").strip() or body_hash_key(body)
 

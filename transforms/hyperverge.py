@@ -21,7 +21,6 @@ the customer when the SDK starts: our choice is the LeadSquared opportunity id.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -41,13 +40,9 @@ EVENT_VALUES = {
 KEY_PARTS = ("transactionId", "eventType", "applicationStatus")
 
 
-def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return transactionId:eventType:applicationStatus, or the body's hash without a transaction id."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return body_hash_key(body)
-    parts = [text(payload.get(name)) if isinstance(payload, dict) else None for name in KEY_PARTS]
+    parts = [text(payload.get(name)) for name in KEY_PARTS]
     if not parts[0] or not parts[0].strip():
         return body_hash_key(body)
     return ":".join((part or "").strip() for part in parts)

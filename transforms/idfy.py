@@ -19,7 +19,6 @@ pass the LeadSquared opportunity id as the task's `group_id` (IDfy echoes it).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -42,14 +41,10 @@ TASK_VALUES = (
 EVENT_VALUES = {"completed": TASK_VALUES, "failed": TASK_VALUES}
 
 
-def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return request_id:status (a task reports each outcome once), or the body's hash."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return body_hash_key(body)
-    request_id = text(payload.get("request_id")) if isinstance(payload, dict) else None
-    status = text(payload.get("status")) if isinstance(payload, dict) else None
+    request_id = text(payload.get("request_id"))
+    status = text(payload.get("status"))
     if request_id and request_id.strip():
         return f"{request_id.strip()}:{(status or '').strip()}"
     return body_hash_key(body)

@@ -35,7 +35,6 @@ opportunity until the bridge can look one up by applicant.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -90,14 +89,10 @@ EVENT_VALUES = {
 KEY_SEPARATOR = "|"
 
 
-def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return the composite key of action, run, object, status and completion time, or the body's hash."""
-    try:
-        event = json.loads(body)
-    except ValueError:
-        return body_hash_key(body)
-    action = _at(event, "payload", "action")
-    obj = _at(event, "payload", "object")
+    action = _at(payload, "payload", "action")
+    obj = _at(payload, "payload", "object")
     object_id = _at(obj, "id")
     if not (isinstance(action, str) and action and isinstance(object_id, str) and object_id):
         return body_hash_key(body)

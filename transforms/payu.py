@@ -68,16 +68,13 @@ EVENT_VALUES = {
 }
 
 
-def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return txnid:<id>:<status> (both covered by the hash), else a hash of the body."""
-    try:
-        fields = parse_form(body)
-    except ValueError:
-        return body_hash_key(body)
-    txnid = fields.get("txnid", "").strip()
+    txnid = text(payload.get("txnid")) or ""
+    txnid = txnid.strip()
     if not txnid:
         return body_hash_key(body)
-    return f"txnid:{txnid}:{fields.get('status', '').strip()}"
+    return f"txnid:{txnid}:{(text(payload.get('status')) or '').strip()}"
 
 
 def event_type(payload: Payload) -> str | None:

@@ -23,7 +23,7 @@ from bridge.sources import (
     SourceKind,
     TransformError,
     Values,
-    body_id_key,
+    payload_id_key,
 )
 from bridge.values import formatted, text
 
@@ -51,9 +51,9 @@ EVENT_VALUES = {
 INQUIRY_PATH = "data.attributes.payload.data"
 
 
-def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return the event's data.id (evt_...), or a hash of the body when it has none."""
-    return body_id_key(body, "data", "id")
+    return payload_id_key(payload, body, "data", "id")
 
 
 def event_type(payload: Payload) -> str | None:

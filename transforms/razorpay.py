@@ -93,7 +93,7 @@ EVENT_VALUES = {
 }
 
 
-def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return Razorpay's event id, or a hash of the body when the header is absent."""
     event_id = (headers.get("x-razorpay-event-id") or "").strip()
     return event_id or body_hash_key(body)

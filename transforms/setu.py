@@ -41,7 +41,7 @@ from bridge.sources import (
     SourceKind,
     TransformError,
     Values,
-    body_id_key,
+    payload_id_key,
 )
 from bridge.values import formatted, text
 
@@ -79,9 +79,9 @@ GO_TIME = re.compile(
 )
 
 
-def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return the notification's eventId, or a hash of the body when it has none."""
-    return body_id_key(body, "eventId")
+    return payload_id_key(payload, body, "eventId")
 
 
 def event_type(payload: Payload) -> str | None:

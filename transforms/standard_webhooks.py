@@ -19,10 +19,10 @@ from typing import Any
 
 from bridge.scheme_options import GENERIC_VALUES, SchemeOptions, event_type_only, with_locations
 from bridge.signatures.standard_webhooks import StandardWebhooksSignature
-from bridge.sources import HeaderLookup, SourceKind, body_hash_key
+from bridge.sources import HeaderLookup, Payload, SourceKind, body_hash_key
 
 
-def message_id(headers: HeaderLookup, body: bytes) -> str:
+def message_id(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return the message id the sender keeps across retries; the body's hash without one."""
     sent = (headers.get("webhook-id") or headers.get("svix-id") or "").strip()
     return sent or body_hash_key(body)

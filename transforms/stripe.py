@@ -24,7 +24,7 @@ from bridge.sources import (
     SourceKind,
     TransformError,
     Values,
-    body_id_key,
+    payload_id_key,
 )
 from bridge.values import formatted, text
 
@@ -95,9 +95,9 @@ EVENT_VALUES = {
 }
 
 
-def idempotency_key(headers: HeaderLookup, body: bytes) -> str:
+def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return the event's id (evt_...), or a hash of the body when it has none."""
-    return body_id_key(body, "id")
+    return payload_id_key(payload, body, "id")
 
 
 def event_type(payload: Payload) -> str | None:
