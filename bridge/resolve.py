@@ -18,6 +18,8 @@ import logging
 import re
 from collections.abc import Callable
 
+import sqlalchemy as sa
+
 from bridge import leadsquared as lsq
 from bridge.activity import LeadLookup, mask_contact
 from bridge.delivery import Deliverer
@@ -31,7 +33,23 @@ Searched = lsq.OpportunityFound | lsq.NotFound | lsq.ReadError
 
 
 def resolve(deliverer: Deliverer, claim: LookupClaim) -> None:
-    """Look the claim's opportunity up and move its activities on, to delivery or to wait."""
+    """Look the claim's opportunity up and move its activities on, to delivery or to wait.
+
+    A bug that raises here counts as a failed attempt, so it dead-letters after
+    the delivery's max attempts instead of looping forever. A store error is
+    left to the claim's lease: the rows are taken again when it expires.
+    """
+    try:
+        _resolve(deliverer, claim)
+    except sa.exc.SQLAlchemyError:
+        raise
+    except Exception as error:
+        fields: dict[str, object] = {"action": "lookup", "account": claim.account, "rows": len(claim.items)}
+        log.exception("look-up raised", extra=fields)
+        _retry(deliverer, claim, f"the look-up raised {type(error).__name__}", fields)
+
+
+def _resolve(deliverer: Deliverer, claim: LookupClaim) -> None:
     lookup = claim.lookup
     cached = lookups.cached_opportunity(deliverer.engine, claim.account, lookup, deliverer.clock())
     if cached is not None:
@@ -141,4 +159,6 @@ def _masked(message: str, lookup: LeadLookup) -> str:
     """Mask the searched value should LeadSquared's message echo it."""
     if not lookup.value:
         return message
-    return re.sub(re.escape(lookup.value), mask_contact(lookup.value), message, flags=re.IGNORECASE)
+    masked = mask_contact(lookup.value)
+    # A function, not a template: a backslash in the masked value is text, not a group reference.
+    return re.sub(re.escape(lookup.value), lambda _: masked, message, flags=re.IGNORECASE)

@@ -365,3 +365,36 @@ def test_the_dry_run_says_what_it_would_look_up_with_the_email_masked(tmp_path: 
     searched = "EmailAddress r***@example.com (opportunity type 12002, unique_field)"
     assert call.url.endswith(f"opportunityId=<looked up by {searched}>")
     assert EMAIL not in call.url
+
+
+def test_a_lookup_value_longer_than_any_column_is_searched_and_cached(
+    tmp_path: Path, database_url: str, sandbox: SandboxServer
+) -> None:
+    """A 292-character value (a custom unique field, say) is looked up, cached and delivered."""
+    long_email = "r" * 280 + "@example.com"
+    seed_lead(sandbox.url, email=long_email, opportunities=[{"id": "opp-long", "type": 12002}])
+    services = lookup_services(tmp_path, database_url, sandbox)
+    accept(create_app(services).test_client(), "pay_long", email=long_email)
+    run_worker_until(services, settled(services))
+    [row] = activity_rows(services)
+    assert (row.status, row.opportunity_id) == ("delivered", "opp-long")
+    assert count(services, opportunity_cache) == 1
+
+
+def test_a_lookup_that_raises_counts_attempts_and_is_dead_lettered(
+    tmp_path: Path, database_url: str, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that raises during a look-up is retried as a failed attempt, then dead, never looped forever."""
+    seed_lead(sandbox.url, email=EMAIL, opportunities=[{"id": "opp-1", "type": 12002}])
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise ValueError("a bug in the cache")
+
+    monkeypatch.setattr(lookups, "cache_opportunity", broken)
+    services = lookup_services(tmp_path, database_url, sandbox)
+    accept(create_app(services).test_client(), "pay_bug")
+    run_worker_until(services, settled(services))
+    [row] = activity_rows(services)
+    assert row.status == "dead" and row.attempts == 3  # TEST_CONFIG's max_attempts
+    assert "the look-up raised ValueError" in row.last_error
+    assert [name for name, _ in calls(sandbox.url)] == [BY_FIELD] * 3

@@ -155,3 +155,19 @@ def test_retry_backs_off_exponentially_with_jitter_and_gives_up() -> None:
     assert isinstance(decide(5, 0, 0, policy), GiveUp)
     too_old = decide(1, first_queued_at=0, now=99.5, policy=policy)
     assert isinstance(too_old, GiveUp) and "older than" in too_old.reason
+
+
+def test_a_store_error_never_shows_the_values_it_was_given(database_url: str) -> None:
+    """A failed statement's text leaves its parameters out: they hold bodies, emails and phones."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.insert(events),
+                {"source": None, "idempotency_key": "k", "body": b"lead@example.com", "received_at": 0.0},
+            )
+    except sa.exc.IntegrityError as error:
+        text = str(error)
+    finally:
+        engine.dispose()
+    assert "lead@example.com" not in text and "hidden due to hide_parameters" in text

@@ -12,16 +12,22 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 def make_engine(database_url: str) -> sa.Engine:
-    """Return an engine for the URL; SQLite files get WAL mode and immediate transactions."""
+    """Return an engine for the URL; SQLite files get WAL mode and immediate transactions.
+
+    Statement parameters never appear in error texts (hide_parameters): they hold
+    webhook bodies, emails and phones, and a store error is logged.
+    """
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         # No pre-ping: it would cost a round trip on every webhook. A connection
         # the server dropped fails its statement instead; the inbox retries that
         # once on a fresh one, and the worker's claims survive any failure.
-        return sa.create_engine(url, pool_size=10, max_overflow=30, pool_recycle=1800)
+        return sa.create_engine(
+            url, pool_size=10, max_overflow=30, pool_recycle=1800, hide_parameters=True
+        )
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, pool_size=10, max_overflow=30)
+    engine = sa.create_engine(url, pool_size=10, max_overflow=30, hide_parameters=True)
     sa.event.listen(engine, "connect", _configure_sqlite_connection)
     sa.event.listen(engine, "begin", _begin_immediate)
     return engine

@@ -90,7 +90,7 @@ opportunity_cache = sa.Table(
     metadata,
     sa.Column("account", sa.String(64), primary_key=True),
     sa.Column("lead_field", sa.String(64), primary_key=True),
-    sa.Column("lookup_value", sa.String(255), primary_key=True),
+    sa.Column("lookup_value", sa.Text, primary_key=True),  # any length a unique lead field holds
     sa.Column("opportunity_type", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("opportunity_id", sa.String(255), nullable=False),
     sa.Column("expires_at", sa.Float, nullable=False),
