@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -63,6 +64,16 @@ def webhook_path(source_name: str, scheme: SignatureScheme, secret: str) -> str:
     if isinstance(scheme, TokenScheme) and scheme.in_path:
         return f"/webhooks/{source_name}/{secret}"
     return f"/webhooks/{source_name}"
+
+
+def demo_secret(source_name: str, kind: SourceKind | None) -> str:
+    """Return the secret `make run` gives a source in sandbox mode: one its scheme accepts."""
+    secret = f"demo-{source_name}-secret"
+    scheme = kind.signature if kind is not None else None
+    if isinstance(scheme, SecretFormat) and scheme.secret_problem(secret):
+        # Standard Webhooks wants whsec_ and base64 of at least 24 bytes.
+        secret = "whsec_" + base64.b64encode(secret.ljust(32, "-").encode()).decode()
+    return secret
 
 
 def event_type_headers(kind: SourceKind, event_type: str) -> dict[str, str]:

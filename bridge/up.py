@@ -14,9 +14,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bridge.sandbox import SandboxSettings
 from bridge.services import config_path
+from bridge.sources import SourceKind, demo_secret
 
 EXAMPLE_CONFIG = "bridge.example.toml"
 
@@ -55,12 +57,23 @@ def _use_sandbox(environ: dict[str, str], sandbox_port: int) -> None:
     for name, source in read_document(Path(config_path(environ))).get("sources", {}).items():
         variable = source.get("secret_env")
         if variable and not environ.get(variable) and source.get("enabled", True):
-            environ[variable] = f"demo-{name}-secret"
-            lines.append(f"{variable} is unset: using the demo secret 'demo-{name}-secret'")
+            environ[variable] = demo_secret(name, _configured_kind(source))
+            lines.append(f"{variable} is unset: using the demo secret '{environ[variable]}'")
     width = max(len(line) for line in lines) + 4
     print(
         "\n".join(["!" * width, *[f"! {line.ljust(width - 4)} !" for line in lines], "!" * width]), flush=True
     )
+
+
+def _configured_kind(source: dict[str, Any]) -> SourceKind | None:
+    """Return the source's kind as configured, or None where the file is wrong (start-up says why)."""
+    from transforms import REGISTRY
+
+    kind = REGISTRY.get(str(source.get("kind")))
+    try:
+        return kind.configured(source.get("scheme", {})) if kind else None
+    except ValueError:
+        return None
 
 
 def _supervise(commands: dict[str, list[str]], environ: dict[str, str]) -> int:

@@ -13,7 +13,14 @@ from bridge.config import configured_kinds
 from bridge.leadsquared import BULK_PATH
 from bridge.mapping import Failed, Ignored, map_event
 from bridge.settings import Settings, SourceSettings
-from bridge.sources import SourceKind, SourceRegistry, event_type_headers, signed_delivery, webhook_path
+from bridge.sources import (
+    SourceKind,
+    SourceRegistry,
+    demo_secret,
+    event_type_headers,
+    signed_delivery,
+    webhook_path,
+)
 from bridge.store.inbox import StoredEvent
 
 SAMPLES = Path(__file__).resolve().parent.parent / "transforms" / "samples"
@@ -93,17 +100,18 @@ def send_sample(
     if not source.secrets:
         raise WorkbenchError(
             f"set {source.secret_env} to the secret the bridge uses "
-            f"(`make run` in sandbox mode uses demo-{source_name}-secret)"
+            f"(`make run` in sandbox mode uses {demo_secret(source_name, kind)})"
         )
     body, signed = signed_delivery(
         kind.signature, sample_body(kind, event_type), source.secrets[0], time.time()
     )
     headers = {"Content-Type": kind.content_type, **signed, **event_type_headers(kind, event_type)}
     url = base_url.rstrip("/") + webhook_path(source_name, kind.signature, source.secrets[0])
+    shown = base_url.rstrip("/") + webhook_path(source_name, kind.signature, "<token>")
     try:
         return requests.post(url, data=body, headers=headers, timeout=10)
     except requests.RequestException as error:
-        raise WorkbenchError(f"could not reach the bridge at {url}: {type(error).__name__}") from None
+        raise WorkbenchError(f"could not reach the bridge at {shown}: {type(error).__name__}") from None
 
 
 def _source(settings: Settings, registry: SourceRegistry, name: str) -> tuple[SourceSettings, SourceKind]:

@@ -47,7 +47,7 @@ KINDS = sorted(REGISTRY, key=lambda kind: kind.name)
 SAMPLES = ROOT / "transforms" / "samples"
 GOLDEN = ROOT / "tests" / "golden"
 # One secret every scheme can use: Standard Webhooks needs whsec_<base64>, the rest take any text.
-SECRET = "whsec_Y29udHJhY3Qtc2VjcmV0"
+SECRET = "whsec_Y29udHJhY3Qgc2VjcmV0IGZvciBldmVyeSBraW5kISE="
 BULK_SCHEMA = json.loads((ROOT / "tests" / "schemas" / "leadsquared_bulk_request.json").read_text())
 
 

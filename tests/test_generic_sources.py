@@ -16,11 +16,11 @@ from bridge import create_app
 from bridge.config import ConfigError
 from bridge.services import Services
 from bridge.signatures import SignatureError
-from bridge.sources import SignatureScheme
+from bridge.sources import SecretFormat, SignatureScheme, demo_secret
 from bridge.store.tables import events
 from tests.conftest import ROOT, TEST_CONFIG, make_services
 from tests.support import idempotency_key_of
-from transforms import generic_hmac, github, standard_webhooks
+from transforms import REGISTRY, generic_hmac, github, standard_webhooks
 
 SAMPLES = ROOT / "tests" / "samples"
 
@@ -268,3 +268,55 @@ def test_github_delivery_is_typed_by_its_header_and_deduplicated_by_its_delivery
     assert [(row.event_type, row.idempotency_key) for row in stored] == [
         ("invoice", "72d3162e-cc78-11e3-81ab-4c9367dc0958")
     ]
+
+
+def test_a_svix_delivery_is_keyed_by_its_signed_id_whatever_else_is_sent(
+    tmp_path: Path, database_url: str
+) -> None:
+    """An unsigned webhook-id added to a replayed svix-* delivery does not make it a new event."""
+    config = (
+        TEST_CONFIG
+        + """
+[sources.sw]
+kind = "standard_webhooks"
+secret_env = "SW_WEBHOOK_SECRET"
+opportunity_id_path = "data.opportunity_id"
+owner_email = "ops@example.com"
+"""
+    )
+    services = make_services(tmp_path, database_url, None, config, SW_WEBHOOK_SECRET=SW_SECRET)
+    client = create_app(services).test_client()
+    body = b'{"type": "invoice.paid", "data": {"opportunity_id": "opp-1"}}'
+    signed = standard_webhooks.SOURCE.signature.sign(body, SW_SECRET, time.time())
+    svix = {name.replace("webhook-", "svix-"): value for name, value in signed.items()}
+    headers = {"Content-Type": "application/json", **svix}
+    assert client.post("/webhooks/sw", data=body, headers=headers).status_code == 202
+    forged = {**headers, "webhook-id": "msg_forged"}
+    again = client.post("/webhooks/sw", data=body, headers=forged)
+    assert (again.status_code, again.get_json()["status"]) == (200, "duplicate")
+
+
+def test_a_whsec_secret_shorter_than_the_spec_stops_start_up(tmp_path: Path) -> None:
+    """An empty or short decoded key (a truncated paste) would let anyone sign: start-up refuses it."""
+    config = (
+        TEST_CONFIG
+        + """
+[sources.sw]
+kind = "standard_webhooks"
+secret_env = "SW_WEBHOOK_SECRET"
+opportunity_id_path = "data.opportunity_id"
+owner_email = "ops@example.com"
+"""
+    )
+    for secret in ("whsec_", "whsec_c2hvcnQ="):
+        with pytest.raises(ConfigError) as caught:
+            make_services(tmp_path, NO_STORE, None, config, SW_WEBHOOK_SECRET=secret)
+        assert "fewer than the 24 the spec requires" in str(caught.value)
+
+
+def test_the_sandbox_demo_secret_suits_every_kind() -> None:
+    """`make run` gives each source a demo secret its scheme accepts, whsec_ for Standard Webhooks."""
+    for kind in REGISTRY:
+        secret = demo_secret(kind.name, kind)
+        assert not isinstance(kind.signature, SecretFormat) or kind.signature.secret_problem(secret) is None
+    assert demo_secret("razorpay", REGISTRY.get("razorpay")) == "demo-razorpay-secret"

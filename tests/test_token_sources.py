@@ -185,3 +185,13 @@ def test_check_config_warns_that_a_token_source_is_weaker(
     assert "set allowed_ips" in warnings["sources.hyperverge"]
     assert "set allowed_ips" not in warnings["sources.idfy"]
     assert "sources.razorpay: authenticated" not in out
+
+
+def test_a_short_token_stops_start_up(tmp_path: Path) -> None:
+    """A token short enough to guess is refused at start-up, naming its variable and not its value."""
+    with pytest.raises(Exception) as caught:
+        make_services(tmp_path, "sqlite:///unused.db", None, TOKEN_CONFIG, IDFY_WEBHOOK_SECRET="abc123")
+    assert "sources.idfy: the secret in IDFY_WEBHOOK_SECRET is shorter than 16 characters" in str(
+        caught.value
+    )
+    assert "abc123" not in str(caught.value)

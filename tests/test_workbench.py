@@ -14,7 +14,7 @@ from bridge import create_app
 from bridge.cli import main
 from bridge.services import Services
 from bridge.store.tables import events
-from tests.conftest import ROOT, TEST_CONFIG, make_services
+from tests.conftest import ROOT, TEST_CONFIG, make_services, write_config
 from tests.support import RAZORPAY_SECRET, count
 
 SAMPLES = ROOT / "transforms" / "samples" / "razorpay"
@@ -183,3 +183,16 @@ def test_send_sample_puts_a_url_token_and_a_header_event_type_where_they_belong(
     assert capsys.readouterr().out.startswith("202 ")
     with services.engine.connect() as connection:
         assert [row.event_type for row in connection.execute(events.select())] == [event_type]
+
+
+def test_send_sample_never_prints_a_url_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When the bridge cannot be reached, the URL shown has <token> where IDfy's token would be."""
+    write_config(tmp_path, TEST_CONFIG + TOOLED_SOURCES)
+    monkeypatch.setenv("BRIDGE_CONFIG", str(tmp_path / "bridge.toml"))
+    for name, value in {"IDFY_WEBHOOK_SECRET": "idfy-token-1234567890", "GITHUB_WEBHOOK_SECRET": "s"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["send-sample", "idfy", "completed", "--url", "http://127.0.0.1:9"]) == 1
+    err = capsys.readouterr().err
+    assert "/webhooks/idfy/<token>" in err and "idfy-token-1234567890" not in err

@@ -19,13 +19,17 @@ from typing import Any
 
 from bridge.scheme_options import GENERIC_VALUES, SchemeOptions, event_type_only, with_locations
 from bridge.signatures.standard_webhooks import StandardWebhooksSignature
+from bridge.signatures.standard_webhooks import message_id as signed_message_id
 from bridge.sources import HeaderLookup, Payload, SourceKind, body_hash_key
 
 
 def message_id(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
-    """Return the message id the sender keeps across retries; the body's hash without one."""
-    sent = (headers.get("webhook-id") or headers.get("svix-id") or "").strip()
-    return sent or body_hash_key(body)
+    """Return the signed message id, the same on every retry; the body's hash without one.
+
+    The id is read from the header set the signature was checked with (webhook-*
+    or svix-*): an unsigned id beside it could make a replay look new.
+    """
+    return signed_message_id(headers) or body_hash_key(body)
 
 
 def configure(scheme: Mapping[str, Any]) -> SourceKind:

@@ -18,6 +18,8 @@ from bridge.signatures.errors import SignatureError
 from bridge.sources import HeaderLookup
 
 DEFAULT_HEADER = "X-Webhook-Token"
+# A token is all that authenticates these sources: refuse one short enough to guess.
+MIN_TOKEN_LENGTH = 16
 
 
 class SharedToken:
@@ -47,6 +49,15 @@ class SharedToken:
                 "unexpected_token", f"this source takes its token in the {self.header} header, not the URL"
             )
         self._compare(token, secrets, "the URL's token")
+
+    def secret_problem(self, secret: str) -> str | None:
+        """Refuse a token short enough to guess, without showing it."""
+        if len(secret) < MIN_TOKEN_LENGTH:
+            return (
+                f"is shorter than {MIN_TOKEN_LENGTH} characters; a token is all that authenticates "
+                "this source: use 32 or more random ones (openssl rand -hex 24)"
+            )
+        return None
 
     def sign(self, body: bytes, secret: str, now: float) -> dict[str, str]:
         """Return the headers a provider would send (none when the token rides in the URL)."""

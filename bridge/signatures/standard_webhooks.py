@@ -19,6 +19,9 @@ TIMESTAMP = re.compile(r"[0-9]{1,15}")
 # Svix sends the same scheme under svix-* names; white-labelled Svix and the spec use webhook-*.
 HEADER_PREFIXES = ("webhook", "svix")
 TOLERANCE_SECONDS = 300
+# The spec's secrets are 24 to 64 random bytes; a shorter key (an empty one from a
+# truncated paste) would let anyone sign.
+MIN_KEY_BYTES = 24
 
 
 class StandardWebhooksSignature:
@@ -37,7 +40,7 @@ class StandardWebhooksSignature:
 
     def verify(self, body: bytes, headers: HeaderLookup, secrets: Sequence[str], now: float) -> None:
         """Raise SignatureError unless a v1 signature matches id, timestamp and body under any secret."""
-        prefix = next((p for p in HEADER_PREFIXES if headers.get(f"{p}-signature")), HEADER_PREFIXES[0])
+        prefix = header_prefix(headers)
         message_id, stamp, listed = (
             (headers.get(f"{prefix}-{name}") or "").strip() for name in ("id", "timestamp", "signature")
         )
@@ -52,6 +55,7 @@ class StandardWebhooksSignature:
             if version == VERSION
         ]
         signed = f"{message_id}.{stamp}.".encode() + body
+        # Secrets were checked at start-up (secret_problem); one that cannot be a key never matches.
         keys = [secret_key(secret) for secret in secrets if self.secret_problem(secret) is None]
         expected = [self._digest(signed, key).encode("ascii") for key in keys]
         # Every pair is compared, each in constant time: no early exit tells which secret is current.
@@ -79,9 +83,14 @@ class StandardWebhooksSignature:
     def secret_problem(self, secret: str) -> str | None:
         """Say what is wrong with a secret this scheme cannot use, without showing it."""
         try:
-            secret_key(secret)
+            key = secret_key(secret)
         except ValueError:
             return "is not whsec_ followed by base64; copy the secret exactly as the sender shows it"
+        if len(key) < MIN_KEY_BYTES:
+            return (
+                f"decodes to {len(key)} bytes, fewer than the {MIN_KEY_BYTES} the spec requires; "
+                "copy the whole secret as the sender shows it"
+            )
         return None
 
     @staticmethod
@@ -96,3 +105,13 @@ def secret_key(secret: str) -> bytes:
         return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
     except binascii.Error:
         raise ValueError("the secret is not whsec_ followed by base64") from None
+
+
+def header_prefix(headers: HeaderLookup) -> str:
+    """Return which header names a delivery uses, webhook-* or svix-*: the signed ones."""
+    return next((p for p in HEADER_PREFIXES if headers.get(f"{p}-signature")), HEADER_PREFIXES[0])
+
+
+def message_id(headers: HeaderLookup) -> str | None:
+    """Return the signed message id of a delivery, from the same header set as its signature."""
+    return (headers.get(f"{header_prefix(headers)}-id") or "").strip() or None
