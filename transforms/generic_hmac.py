@@ -18,7 +18,10 @@ Everything is in `[sources.<name>.scheme]`:
     id_path          where the body holds it; without either, the body's SHA-256
 
 The key is the secret's UTF-8 bytes. Any event type is accepted; fields are
-mapped by payload path, and `{delivery_id}` is the idempotency key.
+mapped by payload path, and `{delivery_id}` is the idempotency key. Headers
+other than the signature and the signed timestamp are not covered: an id or a
+type read from a header is trusted as sent, so prefer id_path and
+event_type_path where the provider puts them in the body.
 """
 
 from __future__ import annotations

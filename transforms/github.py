@@ -2,9 +2,12 @@
 
 GitHub and the many senders that copied it (Gitea, Gogs, Bitbucket Server,
 smaller Indian SaaS tools) sign the body alone with HMAC-SHA256, hex, behind a
-`sha256=` prefix. No timestamp is signed, so a captured delivery can be
-replayed: the delivery id stops it being queued twice. GitHub does not retry
-on its own (redelivery is manual, for 3 days).
+`sha256=` prefix. Only the body is signed: no timestamp, and not the
+X-GitHub-Delivery or X-GitHub-Event headers. A redelivery sent as it was is
+dropped as a duplicate by its delivery id, but whoever captured one delivery
+can replay its body under a new delivery id (queued again) or another event
+type (mapped as that type). GitHub does not retry on its own (redelivery is
+manual, for 3 days).
 Idempotency key: `X-GitHub-Delivery` (a GUID per delivery; a manual
 redelivery keeps it), else the body's SHA-256.
 Event type: the `X-GitHub-Event` header (`push`, `issues`, ...); the body's
