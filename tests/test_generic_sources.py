@@ -33,6 +33,17 @@ SW_BODY = (SAMPLES / "standard_webhooks" / "test_sign_function_payload.json").re
 
 # GitHub's published vector (docs.github.com, validating webhook deliveries).
 GITHUB_SECRET = "It's a Secret to Everybody"
+# A bridge with a Standard Webhooks source.
+SW_CONFIG = (
+    TEST_CONFIG
+    + """
+[sources.sw]
+kind = "standard_webhooks"
+secret_env = "SW_WEBHOOK_SECRET"
+opportunity_id_path = "data.opportunity_id"
+owner_email = "ops@example.com"
+"""
+)
 # Configuration errors stop start-up before the store is opened.
 NO_STORE = "sqlite:///unused.db"
 GITHUB_SIGNATURE = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
@@ -209,16 +220,7 @@ def test_a_fixed_kind_refuses_a_scheme_table(tmp_path: Path) -> None:
 
 def test_a_standard_webhooks_secret_that_is_not_base64_stops_start_up(tmp_path: Path) -> None:
     """A whsec_ secret that cannot be decoded is named by its variable at start-up, never shown."""
-    config = (
-        TEST_CONFIG
-        + """
-[sources.sw]
-kind = "standard_webhooks"
-secret_env = "SW_WEBHOOK_SECRET"
-opportunity_id_path = "data.opportunity_id"
-owner_email = "ops@example.com"
-"""
-    )
+    config = SW_CONFIG
     with pytest.raises(ConfigError) as caught:
         make_services(tmp_path, NO_STORE, None, config, SW_WEBHOOK_SECRET="whsec_not-base64!")
     assert "sources.sw: the secret in SW_WEBHOOK_SECRET is not whsec_ followed by base64" in str(caught.value)
@@ -274,16 +276,7 @@ def test_a_svix_delivery_is_keyed_by_its_signed_id_whatever_else_is_sent(
     tmp_path: Path, database_url: str
 ) -> None:
     """An unsigned webhook-id added to a replayed svix-* delivery does not make it a new event."""
-    config = (
-        TEST_CONFIG
-        + """
-[sources.sw]
-kind = "standard_webhooks"
-secret_env = "SW_WEBHOOK_SECRET"
-opportunity_id_path = "data.opportunity_id"
-owner_email = "ops@example.com"
-"""
-    )
+    config = SW_CONFIG
     services = make_services(tmp_path, database_url, None, config, SW_WEBHOOK_SECRET=SW_SECRET)
     client = create_app(services).test_client()
     body = b'{"type": "invoice.paid", "data": {"opportunity_id": "opp-1"}}'
@@ -298,16 +291,7 @@ owner_email = "ops@example.com"
 
 def test_a_whsec_secret_shorter_than_the_spec_stops_start_up(tmp_path: Path) -> None:
     """An empty or short decoded key (a truncated paste) would let anyone sign: start-up refuses it."""
-    config = (
-        TEST_CONFIG
-        + """
-[sources.sw]
-kind = "standard_webhooks"
-secret_env = "SW_WEBHOOK_SECRET"
-opportunity_id_path = "data.opportunity_id"
-owner_email = "ops@example.com"
-"""
-    )
+    config = SW_CONFIG
     for secret in ("whsec_", "whsec_c2hvcnQ="):
         with pytest.raises(ConfigError) as caught:
             make_services(tmp_path, NO_STORE, None, config, SW_WEBHOOK_SECRET=secret)
