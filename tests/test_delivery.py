@@ -300,11 +300,13 @@ def test_the_limiter_never_lets_more_than_the_limit_into_a_window(tmp_path: Path
     with start_sandbox(
         SandboxSettings(calls_per_window=5, window_seconds=1.0, latency_seconds=0.1)
     ) as strict:
-        # The margin absorbs the sandbox's own thread start-up on a busy two-core machine.
+        # The margin is the budget between a call's slot and its arrival (half of it for a
+        # late start, the rest for the send). With 0.15 s this test failed once in five
+        # full-suite runs on two busy cores; the arrival timing is the suspect.
         config = (
             TEST_CONFIG.replace("calls_per_window = 25", "calls_per_window = 5")
             .replace("window_seconds = 5", "window_seconds = 1")
-            .replace("window_margin_seconds = 0.05", "window_margin_seconds = 0.15")
+            .replace("window_margin_seconds = 0.05", "window_margin_seconds = 0.3")
         )
         services = make_services(tmp_path, database_url, strict, config)
         accept(create_app(services).test_client(), 40, 40)
