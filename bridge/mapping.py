@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,7 @@ from bridge.settings import (
     OpportunityLookup,
     SourceSettings,
 )
-from bridge.sources import SourceKind, TransformError, Values
+from bridge.sources import SourceKind, TransformError, Values, value_at
 from bridge.store.inbox import StoredEvent
 
 log = logging.getLogger(__name__)
@@ -77,22 +76,6 @@ def map_event(
             row["Fields"].append({"SchemaName": account.key_field, "Value": key})
         activities.append(Activity(key, account.name, opportunity_id, row, lookup))
     return Mapped(activities)
-
-
-def value_at(payload: Any, path: str) -> Any:
-    """Return what a dotted path (list items by number) leads to in the payload, or None."""
-    value = payload
-    for part in path.split("."):
-        if isinstance(value, Mapping):
-            value = value.get(part)
-        elif isinstance(value, Sequence) and not isinstance(value, str) and part.isdigit():
-            index = int(part)
-            value = value[index] if index < len(value) else None
-        else:
-            return None
-        if value is None:
-            return None
-    return value
 
 
 def opportunity_of(payload: Any, mapping: EventMapping) -> tuple[str | None, LeadLookup | None]:

@@ -13,7 +13,15 @@ from dataclasses import replace
 from typing import Any
 
 from bridge.signatures.shared_token import DEFAULT_HEADER, SharedToken
-from bridge.sources import HeaderLookup, Payload, SignatureScheme, SourceKind, body_hash_key, payload_id_key
+from bridge.sources import (
+    HeaderLookup,
+    Payload,
+    SignatureScheme,
+    SourceKind,
+    body_hash_key,
+    event_type_at,
+    payload_id_key,
+)
 
 # What a generic kind lets a source say about where the provider puts things.
 LOCATION_KEYS = ("event_type_path", "event_type_header", "id_header", "id_path")
@@ -88,20 +96,10 @@ def with_locations(
         raise ValueError("event_type_path: say where the event type is (or give event_type_header)")
     return replace(
         kind,
-        event_type=_type_at(type_path) if type_path else kind.event_type,
+        event_type=event_type_at(type_path) if type_path else kind.event_type,
         event_type_header=type_header or None,
         idempotency_key=_key_from(options.text("id_header", id_header), options.text("id_path")),
     )
-
-
-def _type_at(path: str) -> Callable[[Payload], str | None]:
-    def event_type(payload: Payload) -> str | None:
-        value: Any = payload
-        for part in path.split("."):
-            value = value.get(part) if isinstance(value, Mapping) else None
-        return value.strip() or None if isinstance(value, str) else None
-
-    return event_type
 
 
 def _key_from(header: str | None, path: str | None) -> Callable[[HeaderLookup, bytes, Payload], str]:

@@ -172,11 +172,35 @@ def body_hash_key(body: bytes) -> str:
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
+def value_at(payload: Any, path: str) -> Any:
+    """Return what a dotted path (list items by number) leads to in the payload, or None."""
+    value = payload
+    for part in path.split("."):
+        if isinstance(value, Mapping):
+            value = value.get(part)
+        elif isinstance(value, Sequence) and not isinstance(value, str) and part.isdigit():
+            index = int(part)
+            value = value[index] if index < len(value) else None
+        else:
+            return None
+        if value is None:
+            return None
+    return value
+
+
+def event_type_at(path: str) -> Callable[[Payload], str | None]:
+    """Return a kind's event_type: the text at a dotted path of the payload, None without one."""
+
+    def event_type(payload: Payload) -> str | None:
+        value = value_at(payload, path)
+        return value if isinstance(value, str) else None
+
+    return event_type
+
+
 def payload_id_key(payload: Payload, body: bytes, *path: str, numbers: bool = False) -> str:
     """Return the provider's id at a path in the payload, trimmed; the body's hash without one."""
-    value: Any = payload
-    for part in path:
-        value = value.get(part) if isinstance(value, dict) else None
+    value = value_at(payload, ".".join(path))
     if numbers and isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if isinstance(value, str) and value.strip():

@@ -53,6 +53,7 @@ from bridge.sources import (
     TransformError,
     Values,
     body_hash_key,
+    event_type_at,
 )
 from bridge.values import formatted, text
 
@@ -95,10 +96,8 @@ def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str
     return body_hash_key(body)
 
 
-def event_type(payload: Payload) -> str | None:
-    """Return the webhook's type, e.g. 'PAYMENT_SUCCESS_WEBHOOK'."""
-    value = payload.get("type")
-    return value if isinstance(value, str) else None
+# The webhook's type, e.g. 'PAYMENT_SUCCESS_WEBHOOK'.
+event_type = event_type_at("type")
 
 
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:

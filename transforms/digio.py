@@ -42,6 +42,7 @@ from bridge.sources import (
     SourceKind,
     TransformError,
     Values,
+    event_type_at,
     payload_id_key,
 )
 from bridge.values import formatted, text
@@ -82,10 +83,8 @@ def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str
     return payload_id_key(payload, body, "id", numbers=True)
 
 
-def event_type(payload: Payload) -> str | None:
-    """Return the event's type, e.g. 'KYC_REQUEST_APPROVED' or 'doc.signed'."""
-    value = payload.get("event")
-    return value if isinstance(value, str) else None
+# The event's type, e.g. 'KYC_REQUEST_APPROVED' or 'doc.signed'.
+event_type = event_type_at("event")
 
 
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:

@@ -27,7 +27,15 @@ from typing import Any
 
 from bridge.formats import lsq_datetime_from_iso
 from bridge.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
-from bridge.sources import HeaderLookup, Payload, SourceKind, TransformError, Values, body_hash_key
+from bridge.sources import (
+    HeaderLookup,
+    Payload,
+    SourceKind,
+    TransformError,
+    Values,
+    body_hash_key,
+    event_type_at,
+)
 from bridge.values import formatted, text
 
 APPLICATION_VALUES = ("transaction_id", "event_type", "application_status", "event_at")
@@ -48,10 +56,8 @@ def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str
     return ":".join((part or "").strip() for part in parts)
 
 
-def event_type(payload: Payload) -> str | None:
-    """Return the eventType, e.g. 'FINISH_TRANSACTION_WEBHOOK'."""
-    value = payload.get("eventType")
-    return value.strip() or None if isinstance(value, str) else None
+# The eventType, e.g. 'FINISH_TRANSACTION_WEBHOOK'.
+event_type = event_type_at("eventType")
 
 
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:

@@ -25,7 +25,15 @@ from typing import Any
 
 from bridge.formats import lsq_datetime_from_iso
 from bridge.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
-from bridge.sources import HeaderLookup, Payload, SourceKind, TransformError, Values, body_hash_key
+from bridge.sources import (
+    HeaderLookup,
+    Payload,
+    SourceKind,
+    TransformError,
+    Values,
+    body_hash_key,
+    event_type_at,
+)
 from bridge.values import formatted, text
 
 TASK_VALUES = (
@@ -50,10 +58,8 @@ def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str
     return body_hash_key(body)
 
 
-def event_type(payload: Payload) -> str | None:
-    """Return the task's status, e.g. 'completed'."""
-    value = payload.get("status")
-    return value.strip() or None if isinstance(value, str) else None
+# The task's status, e.g. 'completed'.
+event_type = event_type_at("status")
 
 
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:

@@ -48,6 +48,8 @@ from bridge.sources import (
     Values,
     body_hash_key,
     bounded_key,
+    event_type_at,
+    value_at,
 )
 from bridge.values import formatted, text
 
@@ -91,25 +93,23 @@ KEY_SEPARATOR = "|"
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return the composite key of action, run, object, status and completion time, or the body's hash."""
-    action = _at(payload, "payload", "action")
-    obj = _at(payload, "payload", "object")
-    object_id = _at(obj, "id")
+    action = value_at(payload, "payload.action")
+    obj = value_at(payload, "payload.object")
+    object_id = value_at(obj, "id")
     if not (isinstance(action, str) and action and isinstance(object_id, str) and object_id):
         return body_hash_key(body)
     parts = [
         action,
-        _at(obj, "workflow_run_id"),
+        value_at(obj, "workflow_run_id"),
         object_id,
-        _at(obj, "status"),
-        _at(obj, "completed_at_iso8601"),
+        value_at(obj, "status"),
+        value_at(obj, "completed_at_iso8601"),
     ]
     return bounded_key(KEY_SEPARATOR.join("" if part is None else str(part) for part in parts))
 
 
-def event_type(payload: Payload) -> str | None:
-    """Return the event's type, `payload.action`, e.g. 'workflow_run.completed'."""
-    action = _at(payload, "payload", "action")
-    return action if isinstance(action, str) else None
+# The event's type, `payload.action`, e.g. 'workflow_run.completed'.
+event_type = event_type_at("payload.action")
 
 
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:
@@ -173,13 +173,6 @@ def workflow_task_values(obj: Mapping[str, Any], task: Mapping[str, Any]) -> dic
         "result": text(output.get("result")),
         "sub_result": text(output.get("sub_result")),
     }
-
-
-def _at(value: Any, *keys: str) -> Any:
-    """Return what the keys lead to through nested objects, or None."""
-    for key in keys:
-        value = value.get(key) if isinstance(value, Mapping) else None
-    return value
 
 
 def _mapping(value: Any, path: str) -> Mapping[str, Any]:

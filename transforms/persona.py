@@ -23,6 +23,7 @@ from bridge.sources import (
     SourceKind,
     TransformError,
     Values,
+    event_type_at,
     payload_id_key,
 )
 from bridge.values import formatted, text
@@ -56,10 +57,8 @@ def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str
     return payload_id_key(payload, body, "data", "id")
 
 
-def event_type(payload: Payload) -> str | None:
-    """Return the event's name, e.g. 'inquiry.approved'."""
-    value = _attributes(payload.get("data")).get("name")
-    return value if isinstance(value, str) else None
+# The event's name, e.g. 'inquiry.approved'.
+event_type = event_type_at("data.attributes.name")
 
 
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:

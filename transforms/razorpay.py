@@ -32,6 +32,7 @@ from bridge.sources import (
     TransformError,
     Values,
     body_hash_key,
+    event_type_at,
 )
 from bridge.values import formatted, text
 
@@ -99,10 +100,8 @@ def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str
     return event_id or body_hash_key(body)
 
 
-def event_type(payload: Payload) -> str | None:
-    """Return the event's type, e.g. 'payment.captured'."""
-    value = payload.get("event")
-    return value if isinstance(value, str) else None
+# The event's type, e.g. 'payment.captured'.
+event_type = event_type_at("event")
 
 
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:

@@ -41,6 +41,7 @@ from bridge.sources import (
     SourceKind,
     TransformError,
     Values,
+    event_type_at,
     payload_id_key,
 )
 from bridge.values import formatted, text
@@ -84,10 +85,8 @@ def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str
     return payload_id_key(payload, body, "eventId")
 
 
-def event_type(payload: Payload) -> str | None:
-    """Return the notification's type, e.g. 'payment.success'."""
-    value = payload.get("eventType")
-    return value if isinstance(value, str) else None
+# The notification's type, e.g. 'payment.success'.
+event_type = event_type_at("eventType")
 
 
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:

@@ -20,7 +20,7 @@ from typing import Any
 from bridge.scheme_options import GENERIC_VALUES, SchemeOptions, event_type_only, with_locations
 from bridge.signatures.standard_webhooks import StandardWebhooksSignature
 from bridge.signatures.standard_webhooks import message_id as signed_message_id
-from bridge.sources import HeaderLookup, Payload, SourceKind, body_hash_key
+from bridge.sources import HeaderLookup, Payload, SourceKind, body_hash_key, event_type_at
 
 
 def message_id(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
@@ -46,7 +46,7 @@ SOURCE = SourceKind(
     event_values={},
     any_event_values=GENERIC_VALUES,
     idempotency_key=message_id,
-    event_type=lambda payload: payload.get("type") if isinstance(payload.get("type"), str) else None,
+    event_type=event_type_at("type"),
     transform=event_type_only,
     configure=configure,
 )

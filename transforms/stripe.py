@@ -24,6 +24,7 @@ from bridge.sources import (
     SourceKind,
     TransformError,
     Values,
+    event_type_at,
     payload_id_key,
 )
 from bridge.values import formatted, text
@@ -100,10 +101,8 @@ def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str
     return payload_id_key(payload, body, "id")
 
 
-def event_type(payload: Payload) -> str | None:
-    """Return the event's type, e.g. 'payment_intent.succeeded'."""
-    value = payload.get("type")
-    return value if isinstance(value, str) else None
+# The event's type, e.g. 'payment_intent.succeeded'.
+event_type = event_type_at("type")
 
 
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:
