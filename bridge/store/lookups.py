@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bridge.activity import LeadLookup
+from bridge.store.outbox import Claim, claim_group
 from bridge.store.tables import ActivityStatus, account_state, activities, opportunity_cache
 
 
@@ -49,47 +50,23 @@ def claim_lookup(
     if not accounts:
         return None
     paused = sa.select(account_state.c.account).where(account_state.c.paused)
-    with engine.begin() as connection:
-        head = connection.execute(
-            sa.select(activities.c.account, activities.c.lookup_key, activities.c.lookup)
-            .where(
-                activities.c.status == ActivityStatus.RESOLVING,
-                activities.c.next_attempt_at <= now,
-                activities.c.account.in_(accounts),
-                activities.c.account.not_in(paused),
-            )
-            .order_by(activities.c.next_attempt_at, activities.c.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
-        if head is None:
-            return None
-        rows = connection.execute(
-            sa.select(activities.c.id, activities.c.attempts, activities.c.created_at, activities.c.lookup)
-            .where(
-                activities.c.status == ActivityStatus.RESOLVING,
-                activities.c.account == head.account,
-                activities.c.lookup_key == head.lookup_key,
-            )
-            .order_by(activities.c.id)
-            .with_for_update(skip_locked=True)
-        ).all()
-        if not rows:
-            return None
-        connection.execute(
-            sa.update(activities)
-            .where(activities.c.id.in_([row.id for row in rows]))
-            .values(
-                status=ActivityStatus.LOOKING_UP,
-                claimed_by=worker_id,
-                claim_expires_at=now + lease_seconds,
-            )
-        )
+    waiting = activities.c.status == ActivityStatus.RESOLVING
+    due = sa.and_(
+        waiting,
+        activities.c.next_attempt_at <= now,
+        activities.c.account.in_(accounts),
+        activities.c.account.not_in(paused),
+    )
+    columns = [activities.c.id, activities.c.attempts, activities.c.created_at, activities.c.lookup]
+    claim = Claim(worker_id, now + lease_seconds, ActivityStatus.LOOKING_UP, None)
+    group = claim_group(engine, due, waiting, activities.c.lookup_key, columns, claim, [activities.c.lookup])
+    if group is None:
+        return None
     items = [
         WaitingActivity(row.id, row.attempts, row.created_at, float(row.lookup["wait_seconds"]))
-        for row in rows
+        for row in group.rows
     ]
-    return LookupClaim(head.account, worker_id, LeadLookup.from_json(head.lookup), items)
+    return LookupClaim(group.head.account, worker_id, LeadLookup.from_json(group.head.lookup), items)
 
 
 def mark_resolved(engine: sa.Engine, claim: LookupClaim, opportunity_id: str, now: float) -> int:
@@ -144,9 +121,7 @@ def mark_lookup_dead(
     return _update(engine, claim, items, status=ActivityStatus.DEAD, last_error=reason, attempts=attempts)
 
 
-def _update(
-    engine: sa.Engine, claim: LookupClaim, items: Sequence[WaitingActivity], **values: Any
-) -> int:
+def _update(engine: sa.Engine, claim: LookupClaim, items: Sequence[WaitingActivity], **values: Any) -> int:
     """Update rows this worker still holds; a claim taken back after its lease is left alone."""
     if not items:
         return 0

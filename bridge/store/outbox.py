@@ -107,30 +107,59 @@ class Claim:
 
 def _claim_opportunity(engine: sa.Engine, wanted: sa.ColumnElement[bool], claim: Claim) -> Batch | None:
     """Claim the wanted rows of the opportunity whose wanted row is oldest."""
+    columns = [
+        activities.c.id,
+        activities.c.activity_key,
+        activities.c.request,
+        activities.c.attempts,
+        activities.c.created_at,
+    ]
+    group = claim_group(engine, wanted, wanted, activities.c.opportunity_id, columns, claim)
+    if group is None:
+        return None
+    items = [
+        ClaimedActivity(row.id, row.activity_key, row.request, row.attempts, row.created_at)
+        for row in group.rows
+    ]
+    return Batch(group.head.account, group.head.opportunity_id, items, claim.status)
+
+
+@dataclass(frozen=True)
+class ClaimedGroup:
+    """The row that led a claim (account, group value, extras) and every row claimed with it."""
+
+    head: sa.Row[Any]
+    rows: Sequence[sa.Row[Any]]
+
+
+def claim_group(
+    engine: sa.Engine,
+    due: sa.ColumnElement[bool],
+    member: sa.ColumnElement[bool],
+    group_by: sa.Column[Any],
+    columns: Sequence[sa.Column[Any]],
+    claim: Claim,
+    head_columns: Sequence[sa.Column[Any]] = (),
+) -> ClaimedGroup | None:
+    """Claim, in one transaction, the member rows of the group whose due row is oldest.
+
+    A group is one account's rows sharing group_by (an opportunity, a look-up).
+    Rows another worker holds are skipped (FOR UPDATE SKIP LOCKED on
+    PostgreSQL; SQLite's BEGIN IMMEDIATE serialises claims).
+    """
     with engine.begin() as connection:
         head = connection.execute(
-            sa.select(activities.c.account, activities.c.opportunity_id)
-            .where(wanted)
+            sa.select(activities.c.account, group_by, *head_columns)
+            .where(due)
             .order_by(activities.c.next_attempt_at, activities.c.id)
             .limit(1)
             .with_for_update(skip_locked=True)
         ).first()
         if head is None:
             return None
-        same_opportunity = sa.and_(
-            wanted,
-            activities.c.account == head.account,
-            activities.c.opportunity_id == head.opportunity_id,
-        )
         rows = connection.execute(
-            sa.select(
-                activities.c.id,
-                activities.c.activity_key,
-                activities.c.request,
-                activities.c.attempts,
-                activities.c.created_at,
-            )
-            .where(same_opportunity)
+            sa.select(*columns)
+            .where(member, activities.c.account == head.account, group_by == head[1])
             .order_by(activities.c.id)
             .limit(claim.limit)
             .with_for_update(skip_locked=True)
@@ -139,13 +168,12 @@ def _claim_opportunity(engine: sa.Engine, wanted: sa.ColumnElement[bool], claim:
             return None
         _set(
             connection,
-            [r.id for r in rows],
+            [row.id for row in rows],
             status=claim.status,
             claimed_by=claim.worker_id,
             claim_expires_at=claim.expires_at,
         )
-    items = [ClaimedActivity(*row) for row in rows]
-    return Batch(head.account, head.opportunity_id, items, claim.status)
+    return ClaimedGroup(head, rows)
 
 
 def mark_sending(engine: sa.Engine, batch: Batch, until: float) -> None:
