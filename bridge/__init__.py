@@ -15,11 +15,11 @@ def create_app(services: Services | None = None) -> Flask:
     # Imported here so that `import bridge.sandbox` does not load the whole service.
     from flask import Flask
 
-    from bridge import health, http_errors, receiver
-    from bridge.logs import configure_logging
+    from bridge.observe.logs import configure_logging
     from bridge.services import build_services
     from bridge.store.inbox import Inbox
     from bridge.store.migrate import ensure_current
+    from bridge.web import errors, health, receiver
 
     if services is None:
         services = build_services()
@@ -31,5 +31,5 @@ def create_app(services: Services | None = None) -> Flask:
     app.extensions["bridge_inbox"] = Inbox(services.engine)
     app.register_blueprint(receiver.bp)
     app.register_blueprint(health.bp)
-    http_errors.register(app)
+    errors.register(app)
     return app

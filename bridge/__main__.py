@@ -4,6 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from bridge.cli import main
+from bridge.cli.main import main
 
 sys.exit(main())

@@ -9,9 +9,10 @@ from functools import cached_property
 
 import sqlalchemy as sa
 
-from bridge.config import configured_kinds, load_settings
-from bridge.settings import DEFAULT_CONFIG_PATH, Settings
-from bridge.sources import SourceKind, SourceRegistry
+from bridge.config.load import configured_kinds, load_settings
+from bridge.config.settings import DEFAULT_CONFIG_PATH, Settings
+from bridge.sources.kind import SourceKind
+from bridge.sources.registry import SourceRegistry
 from bridge.store.engine import make_engine
 
 

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from bridge import create_app
-from bridge.config import load_settings, normalize_database_url
+from bridge.config.load import load_settings, normalize_database_url
 from bridge.sandbox import SandboxServer, SandboxSettings, start_sandbox
 from bridge.services import Services
 from bridge.store.engine import make_engine

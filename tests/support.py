@@ -12,10 +12,11 @@ import requests
 import sqlalchemy as sa
 from werkzeug.datastructures import Headers
 
+from bridge.pipeline.worker import Worker
 from bridge.services import Services
-from bridge.sources import HeaderLookup, SourceKind
+from bridge.sources.kind import SourceKind
+from bridge.sources.signatures.scheme import HeaderLookup
 from bridge.store.tables import activities, events
-from bridge.worker import Worker
 from transforms import razorpay
 
 RAZORPAY_SECRET = "test-razorpay-secret"

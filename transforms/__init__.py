@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge.sources import SourceRegistry
+from bridge.sources.registry import SourceRegistry
 from transforms import (
     cashfree,
     digio,

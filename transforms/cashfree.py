@@ -44,18 +44,12 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bridge.formats import lsq_datetime_from_iso
-from bridge.signatures import HmacSignature, SignedTimestamp
-from bridge.sources import (
-    HeaderLookup,
-    Payload,
-    SourceKind,
-    TransformError,
-    Values,
-    body_hash_key,
-    event_type_at,
-)
-from bridge.values import formatted, text
+from bridge.sources.formats import lsq_datetime_from_iso
+from bridge.sources.kind import SourceKind, TransformError, Values
+from bridge.sources.payload import Payload, body_hash_key, event_type_at
+from bridge.sources.signatures import HmacSignature, SignedTimestamp
+from bridge.sources.signatures.scheme import HeaderLookup
+from bridge.sources.values import formatted, text
 
 PAYMENT_VALUES = (
     "cf_payment_id",

@@ -30,10 +30,10 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, cast
 
-from bridge.scheme_options import LOCATION_KEYS, SchemeOptions, generic_kind, with_locations
-from bridge.signatures import HmacSignature, SignedTimestamp
-from bridge.signatures.hmac_header import ALGORITHMS, Encoding
-from bridge.sources import SourceKind
+from bridge.sources.kind import SourceKind
+from bridge.sources.scheme_options import LOCATION_KEYS, SchemeOptions, generic_kind, with_locations
+from bridge.sources.signatures import HmacSignature, SignedTimestamp
+from bridge.sources.signatures.hmac_header import ALGORITHMS, Encoding
 
 SIGNATURE_KEYS = (
     "header",

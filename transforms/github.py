@@ -21,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from bridge.scheme_options import LOCATION_KEYS, SchemeOptions, with_locations
-from bridge.signatures import HmacSignature
-from bridge.sources import HeaderLookup, Payload, SourceKind, body_hash_key
-from bridge.values import text
+from bridge.sources.kind import SourceKind
+from bridge.sources.payload import Payload, body_hash_key
+from bridge.sources.scheme_options import LOCATION_KEYS, SchemeOptions, with_locations
+from bridge.sources.signatures import HmacSignature
+from bridge.sources.signatures.scheme import HeaderLookup
+from bridge.sources.values import text
 
 EVENT_HEADER = "X-GitHub-Event"
 DELIVERY_HEADER = "X-GitHub-Delivery"

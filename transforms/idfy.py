@@ -23,18 +23,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from bridge.formats import lsq_datetime_from_iso
-from bridge.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
-from bridge.sources import (
-    HeaderLookup,
-    Payload,
-    SourceKind,
-    TransformError,
-    Values,
-    body_hash_key,
-    event_type_at,
-)
-from bridge.values import formatted, text
+from bridge.sources.formats import lsq_datetime_from_iso
+from bridge.sources.kind import SourceKind, TransformError, Values
+from bridge.sources.payload import Payload, body_hash_key, event_type_at
+from bridge.sources.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
+from bridge.sources.signatures.scheme import HeaderLookup
+from bridge.sources.values import formatted, text
 
 TASK_VALUES = (
     "request_id",

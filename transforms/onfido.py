@@ -38,20 +38,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.formats import lsq_datetime_from_iso
-from bridge.signatures import HmacSignature
-from bridge.sources import (
-    HeaderLookup,
-    Payload,
-    SourceKind,
-    TransformError,
-    Values,
-    body_hash_key,
-    bounded_key,
-    event_type_at,
-    value_at,
-)
-from bridge.values import formatted, text
+from bridge.sources.formats import lsq_datetime_from_iso
+from bridge.sources.kind import SourceKind, TransformError, Values
+from bridge.sources.payload import Payload, body_hash_key, bounded_key, event_type_at, value_at
+from bridge.sources.signatures import HmacSignature
+from bridge.sources.signatures.scheme import HeaderLookup
+from bridge.sources.values import formatted, text
 
 CHECK_VALUES = ("check_id", "status", "completed_at", "href")
 WORKFLOW_RUN_VALUES = (

@@ -31,17 +31,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
-from bridge.signatures import PayuReverseHash
-from bridge.sources import (
-    HeaderLookup,
-    Payload,
-    SourceKind,
-    TransformError,
-    Values,
-    body_hash_key,
-    parse_form,
-)
-from bridge.values import text
+from bridge.sources.kind import SourceKind, TransformError, Values
+from bridge.sources.payload import Payload, body_hash_key, parse_form
+from bridge.sources.signatures import PayuReverseHash
+from bridge.sources.signatures.scheme import HeaderLookup
+from bridge.sources.values import text
 
 CONTENT_TYPE = "application/x-www-form-urlencoded"
 # PayU writes addedon in India Standard Time and does not say so in the value.

@@ -15,18 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.formats import lsq_datetime_from_iso
-from bridge.signatures import TimestampedHexSignature
-from bridge.sources import (
-    HeaderLookup,
-    Payload,
-    SourceKind,
-    TransformError,
-    Values,
-    event_type_at,
-    payload_id_key,
-)
-from bridge.values import formatted, text
+from bridge.sources.formats import lsq_datetime_from_iso
+from bridge.sources.kind import SourceKind, TransformError, Values
+from bridge.sources.payload import Payload, event_type_at, payload_id_key
+from bridge.sources.signatures import TimestampedHexSignature
+from bridge.sources.signatures.scheme import HeaderLookup
+from bridge.sources.values import formatted, text
 
 INQUIRY_VALUES = (
     "event_id",

@@ -33,18 +33,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from bridge.formats import lsq_datetime_from_iso, rupees_from_paise
-from bridge.signatures import HmacSignature
-from bridge.sources import (
-    HeaderLookup,
-    Payload,
-    SourceKind,
-    TransformError,
-    Values,
-    event_type_at,
-    payload_id_key,
-)
-from bridge.values import formatted, text
+from bridge.sources.formats import lsq_datetime_from_iso, rupees_from_paise
+from bridge.sources.kind import SourceKind, TransformError, Values
+from bridge.sources.payload import Payload, event_type_at, payload_id_key
+from bridge.sources.signatures import HmacSignature
+from bridge.sources.signatures.scheme import HeaderLookup
+from bridge.sources.values import formatted, text
 
 PAYMENT_VALUES = (
     "payment_id",

@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from bridge.scheme_options import (
+from bridge.sources.kind import SourceKind
+from bridge.sources.scheme_options import (
     LOCATION_KEYS,
     TOKEN_KEYS,
     SchemeOptions,
@@ -26,7 +27,6 @@ from bridge.scheme_options import (
     shared_token,
     with_locations,
 )
-from bridge.sources import SourceKind
 
 DEFAULT_EVENT_TYPE_PATH = "event"
 

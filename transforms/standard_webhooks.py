@@ -17,10 +17,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from bridge.scheme_options import GENERIC_VALUES, SchemeOptions, event_type_only, with_locations
-from bridge.signatures.standard_webhooks import StandardWebhooksSignature
-from bridge.signatures.standard_webhooks import message_id as signed_message_id
-from bridge.sources import HeaderLookup, Payload, SourceKind, body_hash_key, event_type_at
+from bridge.sources.kind import SourceKind
+from bridge.sources.payload import Payload, body_hash_key, event_type_at
+from bridge.sources.scheme_options import GENERIC_VALUES, SchemeOptions, event_type_only, with_locations
+from bridge.sources.signatures.scheme import HeaderLookup
+from bridge.sources.signatures.standard_webhooks import StandardWebhooksSignature
+from bridge.sources.signatures.standard_webhooks import message_id as signed_message_id
 
 
 def message_id(headers: HeaderLookup, body: bytes, payload: Payload) -> str:

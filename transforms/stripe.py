@@ -16,18 +16,12 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from bridge.formats import lsq_datetime
-from bridge.signatures import TimestampedHexSignature
-from bridge.sources import (
-    HeaderLookup,
-    Payload,
-    SourceKind,
-    TransformError,
-    Values,
-    event_type_at,
-    payload_id_key,
-)
-from bridge.values import formatted, text
+from bridge.sources.formats import lsq_datetime
+from bridge.sources.kind import SourceKind, TransformError, Values
+from bridge.sources.payload import Payload, event_type_at, payload_id_key
+from bridge.sources.signatures import TimestampedHexSignature
+from bridge.sources.signatures.scheme import HeaderLookup
+from bridge.sources.values import formatted, text
 
 # Stripe's zero-decimal currencies: the amount is already in major units.
 # https://docs.stripe.com/currencies#zero-decimal (ISK, HUF and TWD are

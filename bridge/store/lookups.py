@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bridge.activity import LeadLookup
+from bridge.leadsquared.activity import LeadLookup
 from bridge.store.outbox import Claim, claim_group
 from bridge.store.tables import ActivityStatus, account_state, activities, opportunity_cache
 

@@ -18,7 +18,7 @@ class SchemaNotCurrent(Exception):
 def alembic_config(engine: sa.Engine) -> Config:
     """Return an Alembic config pointing at the bridge's migrations."""
     config = Config()
-    config.set_main_option("script_location", str(resources.files("bridge") / "migrations"))
+    config.set_main_option("script_location", str(resources.files("bridge.store") / "migrations"))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     return config
 

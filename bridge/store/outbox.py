@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.activity import Activity
+from bridge.leadsquared.activity import Activity
 from bridge.store.tables import ActivityStatus, account_state, activities
 
 MAX_BATCH = 25  # LeadSquared's bulk call takes at most 25 rows

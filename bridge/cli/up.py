@@ -1,0 +1,104 @@
+"""`up`: every process of a one-machine bridge, supervised together.
+
+With no LeadSquared keys in the environment it also starts the sandbox and
+points the worker at it, and fills any unset webhook secret with a demo
+value it prints: nothing can reach a real LeadSquared account in that mode.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bridge.sandbox import SandboxSettings
+from bridge.services import config_path
+from bridge.sources.kind import SourceKind
+from bridge.sources.senders import demo_secret
+
+EXAMPLE_CONFIG = "bridge.example.toml"
+
+
+def run_everything(port: int, sandbox_port: int) -> int:
+    """Start migrate, then sandbox (if needed), web and worker; stop all when one stops."""
+    environ = dict(os.environ)
+    if not Path(config_path(environ)).exists() and "BRIDGE_CONFIG" not in environ:
+        shutil.copyfile(EXAMPLE_CONFIG, config_path(environ))
+        print(f"created {config_path(environ)} from {EXAMPLE_CONFIG}", flush=True)
+    commands = {}
+    if not environ.get("LSQ_ACCESS_KEY"):
+        commands["sandbox"] = [sys.executable, "-m", "bridge", "sandbox", "--port", str(sandbox_port)]
+        _use_sandbox(environ, sandbox_port)
+    subprocess.run([sys.executable, "-m", "bridge", "migrate"], env=environ, check=True)
+    environ["PORT"] = str(port)
+    commands["web"] = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "bridge:create_app()"]
+    commands["worker"] = [sys.executable, "-m", "bridge", "worker"]
+    return _supervise(commands, environ)
+
+
+def _use_sandbox(environ: dict[str, str], sandbox_port: int) -> None:
+    from bridge.config.load import read_document
+
+    sandbox = SandboxSettings()
+    environ.update(
+        LSQ_HOST=f"http://127.0.0.1:{sandbox_port}",
+        LSQ_ACCESS_KEY=sandbox.access_key,
+        LSQ_SECRET_KEY=sandbox.secret_key,
+    )
+    lines = [
+        "NO LEADSQUARED KEYS ARE SET (LSQ_ACCESS_KEY): running against the built-in SANDBOX.",
+        f"Activities go to http://127.0.0.1:{sandbox_port}, not to LeadSquared;",
+        f"see what it received at http://127.0.0.1:{sandbox_port}/sandbox/received",
+    ]
+    for name, source in read_document(Path(config_path(environ))).get("sources", {}).items():
+        variable = source.get("secret_env")
+        if variable and not environ.get(variable) and source.get("enabled", True):
+            environ[variable] = demo_secret(name, _configured_kind(source))
+            lines.append(f"{variable} is unset: using the demo secret '{environ[variable]}'")
+    width = max(len(line) for line in lines) + 4
+    print(
+        "\n".join(["!" * width, *[f"! {line.ljust(width - 4)} !" for line in lines], "!" * width]), flush=True
+    )
+
+
+def _configured_kind(source: dict[str, Any]) -> SourceKind | None:
+    """Return the source's kind as configured, or None where the file is wrong (start-up says why)."""
+    from transforms import REGISTRY
+
+    kind = REGISTRY.get(str(source.get("kind")))
+    try:
+        return kind.configured(source.get("scheme", {})) if kind else None
+    except ValueError:
+        return None
+
+
+def _supervise(commands: dict[str, list[str]], environ: dict[str, str]) -> int:
+    children = {name: subprocess.Popen(argv, env=environ) for name, argv in commands.items()}
+    stopping = False
+
+    def stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    exited = None
+    while not stopping and exited is None:
+        time.sleep(0.2)
+        exited = next((name for name, child in children.items() if child.poll() is not None), None)
+    if exited:
+        print(f"{exited} exited with status {children[exited].returncode}: stopping the rest", flush=True)
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children.values():
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return 1 if exited else 0

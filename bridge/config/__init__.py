@@ -1,0 +1,1 @@
+"""Configuration: bridge.toml and the environment, validated, frozen into Settings; check-config."""

@@ -1,0 +1,64 @@
+"""`check-config`: everything a deploy needs, checked before it is deployed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bridge.config.load import ConfigError, configured_kinds, credential_problems, load_settings
+from bridge.config.settings import SourceSettings
+from bridge.sources.kind import SourceKind
+from bridge.sources.signatures.scheme import TokenScheme
+
+
+def check_configuration(path: str, environ: Mapping[str, str]) -> list[str]:
+    """Raise ConfigError with every problem; return warnings that do not stop a deploy."""
+    from transforms import REGISTRY
+
+    settings = load_settings(path, environ, REGISTRY)
+    problems = credential_problems(settings)
+    if problems:
+        raise ConfigError(problems)
+    warnings = []
+    kinds = configured_kinds(settings, REGISTRY)
+    for source in settings.sources.values():
+        if source.enabled and not source.events:
+            warnings.append(f"sources.{source.name}: no events are mapped; every delivery will be ignored")
+        if source.enabled:
+            warnings += token_warnings(source, kinds[source.name])
+    max_age = settings.delivery.max_age_seconds
+    for source in settings.sources.values():
+        for mapping in source.events.values():
+            lookup = mapping.opportunity_lookup
+            if lookup is not None and lookup.wait_seconds >= max_age:
+                warnings.append(
+                    f"sources.{source.name}.events.{mapping.event_type}: the look-up's wait_seconds "
+                    f"({lookup.wait_seconds:g}) is not below delivery.max_age_seconds ({max_age:g}); "
+                    "an activity whose lead is found late is dead at its first failed delivery"
+                )
+    for account in settings.accounts.values():
+        if not account.key_field:
+            warnings.append(
+                f"accounts.{account.name}: no key_field; an unknown outcome (timeout, killed worker) "
+                "is held for an operator instead of being settled by reading LeadSquared back"
+            )
+        host = account.base_url
+        if host.startswith("http://") and not host.startswith(("http://127.", "http://localhost")):
+            warnings.append(
+                f"accounts.{account.name}: {account.host_env} is plain http; LeadSquared needs https"
+            )
+    return warnings
+
+
+def token_warnings(source: SourceSettings, kind: SourceKind) -> list[str]:
+    """Warn that a token-authenticated source is weaker than a signed one, and how to make up for it."""
+    if not isinstance(kind.signature, TokenScheme):
+        return []
+    where = "URL" if kind.signature.in_path else "header"
+    warning = (
+        f"sources.{source.name}: authenticated by a shared token in the {where}, weaker than a signature: "
+        "it covers no byte of the body and no time, so whoever sees one delivery can post any body; "
+        "confirm each result over the provider's API before acting on it"
+    )
+    if not source.allowed_networks:
+        warning += ", and set allowed_ips to the provider's addresses"
+    return [warning]

@@ -1,0 +1,1 @@
+"""LeadSquared: the HTTP client, its typed outcomes, the activities owed and look-up answers."""

@@ -1,0 +1,271 @@
+"""The only module that speaks HTTP to LeadSquared; every answer becomes a typed outcome.
+
+Keys go in the x-LSQ-AccessKey / x-LSQ-SecretKey headers (LeadSquared's advice),
+or URL-encoded in the query string when an account asks for it: access keys
+contain `$`, which some clients leave raw. No message built here ever carries
+a URL, a header or an exception's text, since any of them may hold a key.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+
+from bridge.config.settings import AccountSettings
+from bridge.leadsquared.opportunities import lead_id, newest_opportunity
+from bridge.leadsquared.outcomes import (
+    BadRequest,
+    Found,
+    LeadFound,
+    NotFound,
+    OpportunityFound,
+    Outcome,
+    Posted,
+    RateLimited,
+    ReadError,
+    Rejected,
+    Retryable,
+    RowResult,
+    Unauthorized,
+    Unknown,
+)
+
+BULK_PATH = "/v2/ProspectActivity.svc/Bulk/CustomActivity/Add/ByOpportunityId"
+ACTIVITIES_OF_OPPORTUNITY_PATH = "/v2/OpportunityManagement.svc/GetActivitiesOfOpportunity"
+PROBE_PATH = "/v2/Authentication.svc/UserByAccessKey.Get"
+OPPORTUNITIES_BY_LEAD_FIELD_PATH = "/v2/OpportunityManagement.svc/GetOpportunitiesByUniqueLeadField"
+OPPORTUNITIES_OF_LEAD_PATH = "/v2/OpportunityManagement.svc/GetOpportunitiesOfLead"
+LEAD_BY_EMAIL_PATH = "/v2/LeadManagement.svc/Leads.GetByEmailaddress"
+LEAD_BY_PHONE_PATH = "/v2/LeadManagement.svc/RetrieveLeadByPhoneNumber"
+# One page: a lead with more opportunities than this is not expected (paging is not followed).
+LOOKUP_PAGE = {"PageIndex": 1, "PageSize": 100}
+_LIMIT_MESSAGE = re.compile(r"limit of (\d+) in (\d+(?:\.\d+)?) second", re.IGNORECASE)
+
+
+class LeadSquaredClient:
+    """Calls one LeadSquared account."""
+
+    def __init__(self, account: AccountSettings) -> None:
+        self.account = account
+        self._local = threading.local()
+
+    def post_activities(self, opportunity_id: str, rows: Sequence[Mapping[str, Any]]) -> Outcome:
+        """Post up to 25 activities onto one opportunity."""
+        answer = self._call("POST", BULK_PATH, {"opportunityId": opportunity_id}, list(rows))
+        if not isinstance(answer, requests.Response):
+            return answer
+        return self._scrubbed(_bulk_outcome(answer))
+
+    def probe(self) -> Outcome | Found:
+        """Check the keys with a cheap authenticated read."""
+        answer = self._call("GET", PROBE_PATH, {}, None)
+        if not isinstance(answer, requests.Response):
+            return answer
+        return Found(None) if answer.status_code == 200 else self._scrubbed(_error_outcome(answer))
+
+    def activities_of_opportunity(
+        self, opportunity_id: str, event_code: int, page_index: int, page_size: int
+    ) -> Outcome | Found:
+        """Read one page of an opportunity's activities of one type."""
+        params = {"opportunityId": opportunity_id, "activityEventCode": str(event_code)}
+        body = {"Paging": {"PageIndex": page_index, "PageSize": page_size}}
+        answer = self._call("POST", ACTIVITIES_OF_OPPORTUNITY_PATH, params, body)
+        if not isinstance(answer, requests.Response):
+            return answer
+        if answer.status_code != 200:
+            return self._scrubbed(_error_outcome(answer))
+        try:
+            return Found(answer.json())
+        except ValueError:
+            return Retryable("LeadSquared answered 200 with a body that is not JSON")
+
+    def opportunity_by_lead_field(
+        self, lead_field: str, value: str, opportunity_type: int
+    ) -> OpportunityFound | NotFound | ReadError:
+        """Find a lead's newest opportunity of a type in one call, by a unique lead field."""
+        body = {
+            "Parameter": {"LookupName": lead_field, "LookupValue": value, "SqlOperator": "="},
+            "Paging": LOOKUP_PAGE,
+        }
+        answer = self._read("POST", OPPORTUNITIES_BY_LEAD_FIELD_PATH, {}, body)
+        if not isinstance(answer, Found):
+            return answer
+        found = newest_opportunity(answer.body, opportunity_type, type_required=True)
+        if found is None:
+            return NotFound(f"no lead with that {lead_field} has an opportunity of type {opportunity_type}")
+        return OpportunityFound(found)
+
+    def lead_by_email(self, email: str) -> LeadFound | NotFound | ReadError:
+        """Find a lead by its email address (Leads.GetByEmailaddress)."""
+        return self._lead(LEAD_BY_EMAIL_PATH, {"emailaddress": email}, "EmailAddress")
+
+    def lead_by_phone(self, phone: str) -> LeadFound | NotFound | ReadError:
+        """Find a lead by a number in its Phone or Mobile field (RetrieveLeadByPhoneNumber)."""
+        return self._lead(LEAD_BY_PHONE_PATH, {"phone": phone}, "phone")
+
+    def opportunity_of_lead(
+        self, lead_id: str, opportunity_type: int
+    ) -> OpportunityFound | NotFound | ReadError:
+        """Find a lead's newest opportunity of a type (GetOpportunitiesOfLead).
+
+        opportunityType is always sent: documented as optional, one tenant
+        required it (unconfirmed which holds in general).
+        """
+        params = {"leadId": lead_id, "opportunityType": str(opportunity_type)}
+        answer = self._read("POST", OPPORTUNITIES_OF_LEAD_PATH, params, {"Paging": LOOKUP_PAGE})
+        if not isinstance(answer, Found):
+            return answer
+        found = newest_opportunity(answer.body, opportunity_type, type_required=False)
+        if found is None:
+            return NotFound(f"the lead has no opportunity of type {opportunity_type}")
+        return OpportunityFound(found)
+
+    def _lead(self, path: str, params: dict[str, str], searched: str) -> LeadFound | NotFound | ReadError:
+        answer = self._read("GET", path, params, None)
+        if not isinstance(answer, Found):
+            return answer
+        found = lead_id(answer.body)
+        return LeadFound(found) if found else NotFound(f"no lead with that {searched}")
+
+    def _read(self, method: str, path: str, params: dict[str, str], body: Any) -> Found | ReadError:
+        """Make a look-up call; a 200 with JSON is Found, anything else what to do next."""
+        answer = self._call(method, path, params, body)
+        if isinstance(answer, Unknown):
+            return Retryable(answer.message)
+        if isinstance(answer, Retryable):
+            return answer
+        if answer.status_code != 200:
+            outcome = self._scrubbed(_error_outcome(answer))
+            return outcome if not isinstance(outcome, Posted | Unknown) else Retryable("odd answer")
+        try:
+            return Found(answer.json())
+        except ValueError:
+            return Retryable("LeadSquared answered 200 with a body that is not JSON")
+
+    def _call(
+        self, method: str, path: str, params: dict[str, str], body: Any
+    ) -> requests.Response | Retryable | Unknown:
+        headers = {"Accept": "application/json"}
+        if self.account.auth == "headers":
+            headers["x-LSQ-AccessKey"] = self.account.access_key or ""
+            headers["x-LSQ-SecretKey"] = self.account.secret_key or ""
+        else:
+            # requests URL-encodes params, so the `$` in access keys arrives intact.
+            params = {
+                "accessKey": self.account.access_key or "",
+                "secretKey": self.account.secret_key or "",
+                **params,
+            }
+        try:
+            return self._session().request(
+                method,
+                self.account.base_url + path,
+                params=params,
+                json=body,
+                headers=headers,
+                timeout=(min(10.0, self.account.timeout_seconds), self.account.timeout_seconds),
+            )
+        except (requests.ConnectTimeout, requests.exceptions.SSLError) as error:
+            return Retryable(f"could not connect to LeadSquared ({type(error).__name__})")
+        except requests.ConnectionError as error:
+            if _never_sent(error):
+                return Retryable(f"could not connect to LeadSquared ({type(error).__name__})")
+            return Unknown(f"the connection broke before LeadSquared answered ({type(error).__name__})")
+        except requests.Timeout:
+            return Unknown(f"LeadSquared did not answer within {self.account.timeout_seconds:g} s")
+        except requests.RequestException as error:
+            return Retryable(f"the call to LeadSquared failed ({type(error).__name__})")
+
+    def _scrubbed(self, outcome: Outcome) -> Outcome:
+        """Return the outcome with the account's keys cut from its message, should a proxy echo them."""
+        if isinstance(outcome, Posted):
+            return outcome
+        message = outcome.message
+        for key in (self.account.access_key, self.account.secret_key):
+            if key:
+                message = message.replace(key, "[redacted]").replace(quote(key, safe=""), "[redacted]")
+        return replace(outcome, message=message)
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            self._local.session = session
+        return session
+
+
+def _never_sent(error: requests.ConnectionError) -> bool:
+    """Tell whether the connection failed before any byte of the request left."""
+    pending: list[BaseException] = [error]
+    seen: set[int] = set()
+    while pending:
+        cause = pending.pop()
+        if id(cause) in seen:
+            continue
+        seen.add(id(cause))
+        if isinstance(cause, NewConnectionError | NameResolutionError | ConnectTimeoutError):
+            return True
+        # requests wraps urllib3's errors in args; urllib3 keeps its cause in `reason`.
+        linked = [cause.__cause__, cause.__context__, getattr(cause, "reason", None), *cause.args]
+        pending.extend(c for c in linked if isinstance(c, BaseException))
+    return False
+
+
+def _bulk_outcome(answer: requests.Response) -> Outcome:
+    if answer.status_code != 200:
+        return _error_outcome(answer)
+    try:
+        body = answer.json()
+        items = body["Response"]
+        rows = {
+            int(item["RowNumber"]): RowResult(
+                created=item.get("ActivityCreated") is True,
+                prospect_activity_id=item.get("ProspectActivityId"),
+                message=item.get("ExceptionMessage") or item.get("Message"),
+            )
+            for item in items
+        }
+    except (ValueError, KeyError, TypeError):
+        return Unknown("LeadSquared answered 200 without per-row results")
+    return Posted(rows)
+
+
+def _error_outcome(answer: requests.Response) -> Outcome:
+    """Map a non-200 answer to what the caller should do next."""
+    exception_type, message = _error_body(answer)
+    status = answer.status_code
+    described = f"LeadSquared answered {status}: {message}" if message else f"LeadSquared answered {status}"
+    limit = _LIMIT_MESSAGE.search(message)
+    if status == 429 or (status == 403 and limit):
+        return RateLimited(
+            described,
+            int(limit.group(1)) if limit else None,
+            float(limit.group(2)) if limit else None,
+        )
+    if status == 401:
+        return Unauthorized(described)
+    if status == 400 or (status >= 500 and exception_type.startswith("MX")):
+        # An MX exception is LeadSquared's application error: retrying repeats it.
+        return BadRequest(f"{described} ({exception_type})" if exception_type else described)
+    if status >= 500 or status in (404, 408):
+        return Retryable(described)
+    return Rejected(described)
+
+
+def _error_body(answer: requests.Response) -> tuple[str, str]:
+    try:
+        body = answer.json()
+    except ValueError:
+        return "", answer.text[:200].strip()
+    if not isinstance(body, dict):
+        return "", ""
+    return str(body.get("ExceptionType") or ""), str(
+        body.get("ExceptionMessage") or body.get("Message") or ""
+    )

@@ -1,0 +1,1 @@
+"""After the receiver: transform, look up, deliver, reconcile; the worker runs them."""

@@ -1,0 +1,165 @@
+"""Find the opportunity of activities waiting for a look-up: the cache, else LeadSquared.
+
+One claim holds every activity of an account waiting on the same search, so
+one look-up serves them all. Each LeadSquared call takes a slot from the same
+account limiter as deliveries (the two-step method costs two). A lead or
+opportunity not found yet is searched again, less often as time passes, until
+the look-up's wait_seconds have gone by: payments often arrive moments before
+the CRM has the lead. LeadSquared failing is handled as for deliveries: 401
+pauses the account, a rate limit waits a window, 5xx and timeouts back off and
+dead-letter after the delivery's max attempts or age.
+
+Emails and phones appear in reasons and logs only masked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from bridge.config.settings import DeliverySettings
+from bridge.leadsquared import outcomes as lsq
+from bridge.leadsquared.activity import LeadLookup, mask_contact
+from bridge.leadsquared.client import LeadSquaredClient
+from bridge.pipeline.deliver import Deliverer
+from bridge.pipeline.retry import GiveUp, decide
+from bridge.store import lookups
+from bridge.store.lookups import LookupClaim, WaitingActivity
+
+log = logging.getLogger(__name__)
+Searched = lsq.OpportunityFound | lsq.NotFound | lsq.ReadError
+
+
+def resolve(deliverer: Deliverer, claim: LookupClaim) -> None:
+    """Look the claim's opportunity up and move its activities on, to delivery or to wait.
+
+    A bug that raises here counts as a failed attempt, so it dead-letters after
+    the delivery's max attempts instead of looping forever. A store error is
+    left to the claim's lease: the rows are taken again when it expires.
+    """
+    try:
+        _resolve(deliverer, claim)
+    except sa.exc.SQLAlchemyError:
+        raise
+    except Exception as error:
+        fields: dict[str, object] = {"action": "lookup", "account": claim.account, "rows": len(claim.items)}
+        log.exception("look-up raised", extra=fields)
+        _retry(deliverer, claim, f"the look-up raised {type(error).__name__}", fields)
+
+
+def _resolve(deliverer: Deliverer, claim: LookupClaim) -> None:
+    lookup = claim.lookup
+    cached = lookups.cached_opportunity(deliverer.engine, claim.account, lookup, deliverer.clock())
+    if cached is not None:
+        _found(deliverer, claim, cached, "cache")
+        return
+    client = deliverer.clients[claim.account]
+    outcome = search(client, lookup, lambda: deliverer.wait_for_slot(client.account))
+    now = deliverer.clock()
+    if outcome is None:  # the worker is stopping: hand the rows back untouched
+        lookups.retry_lookup(deliverer.engine, claim, claim.items, now, None, count_attempt=False)
+        return
+    fields: dict[str, object] = {"action": "lookup", "account": claim.account, "rows": len(claim.items)}
+    message = _masked(getattr(outcome, "message", ""), lookup)
+    if isinstance(outcome, lsq.OpportunityFound):
+        lookups.cache_opportunity(deliverer.engine, claim.account, lookup, outcome.opportunity_id, now)
+        _found(deliverer, claim, outcome.opportunity_id, "leadsquared")
+    elif isinstance(outcome, lsq.NotFound):
+        _not_found(deliverer, claim, message, fields)
+    elif isinstance(outcome, lsq.Unauthorized):
+        deliverer.pause(claim.account, outcome, fields)
+        lookups.retry_lookup(deliverer.engine, claim, claim.items, now, message, count_attempt=False)
+    elif isinstance(outcome, lsq.RateLimited):
+        until = deliverer.hold_off(client.account, outcome, fields)
+        lookups.retry_lookup(deliverer.engine, claim, claim.items, until, message, count_attempt=False)
+    elif isinstance(outcome, lsq.Retryable):
+        _retry(deliverer, claim, message, fields)
+    else:
+        reason = f"LeadSquared refused the look-up of {lookup.describe()}: {message}"
+        log.error(reason, extra={**fields, "outcome": "dead"})
+        lookups.mark_lookup_dead(deliverer.engine, claim, claim.items, reason)
+
+
+def search(
+    client: LeadSquaredClient, lookup: LeadLookup, take_slot: Callable[[], bool]
+) -> Searched | None:
+    """Ask LeadSquared, one limiter slot per call; None when the worker stops while waiting."""
+    if not take_slot():
+        return None
+    if lookup.method == "unique_field":
+        return client.opportunity_by_lead_field(lookup.lead_field, lookup.value, lookup.opportunity_type)
+    if lookup.lead_field == "EmailAddress":
+        lead = client.lead_by_email(lookup.value)
+    else:  # Phone or Mobile: config refuses any other field for this method
+        lead = client.lead_by_phone(lookup.value)
+    if not isinstance(lead, lsq.LeadFound):
+        return lead
+    if not take_slot():
+        return None
+    return client.opportunity_of_lead(lead.lead_id, lookup.opportunity_type)
+
+
+def not_found_retry_at(item: WaitingActivity, now: float, policy: DeliverySettings) -> float | None:
+    """Return when to search again for a lead not found yet, or None once its wait is over.
+
+    The pause grows with the time already waited (half of it, within the
+    delivery backoff's base and cap), so a lead created moments after the
+    payment is found quickly and one that never comes costs few calls. The
+    last search happens at the deadline itself.
+    """
+    if now >= item.wait_until:
+        return None
+    waited = now - item.created_at
+    pause = min(policy.backoff_max_seconds, max(policy.backoff_base_seconds, waited / 2))
+    return min(item.wait_until, now + pause)
+
+
+def _found(deliverer: Deliverer, claim: LookupClaim, opportunity_id: str, where: str) -> None:
+    moved = lookups.mark_resolved(deliverer.engine, claim, opportunity_id, deliverer.clock())
+    fields = {"action": "lookup", "account": claim.account, "outcome": "found", "rows": moved}
+    log.info(f"opportunity found for {claim.lookup.describe()}", extra={**fields, "found_in": where})
+
+
+def _not_found(deliverer: Deliverer, claim: LookupClaim, message: str, fields: dict[str, object]) -> None:
+    now = deliverer.clock()
+    searched = claim.lookup.describe()
+    expired = []
+    for item in claim.items:
+        retry_at = not_found_retry_at(item, now, deliverer.policy)
+        if retry_at is None:
+            expired.append(item)
+        else:
+            lookups.retry_lookup(
+                deliverer.engine, claim, [item], retry_at, f"{message}; searching again", count_attempt=False
+            )
+    if expired:
+        wait = max(item.wait_seconds for item in expired)
+        reason = f"not found within {wait:g} s: {message} (searched {searched})"
+        lookups.mark_unresolved(deliverer.engine, claim, expired, reason)
+        log.warning(reason, extra={**fields, "outcome": "unresolved", "unresolved": len(expired)})
+    else:
+        log.info(f"{message}: searching again", extra={**fields, "outcome": "not_found"})
+
+
+def _retry(deliverer: Deliverer, claim: LookupClaim, message: str, fields: dict[str, object]) -> None:
+    log.warning(message, extra={**fields, "outcome": "retry"})
+    now = deliverer.clock()
+    for item in claim.items:
+        decision = decide(item.attempts + 1, item.created_at, now, deliverer.policy)
+        if isinstance(decision, GiveUp):
+            reason = f"looking up {claim.lookup.describe()}: {message}; {decision.reason}"
+            lookups.mark_lookup_dead(deliverer.engine, claim, [item], reason)
+        else:
+            lookups.retry_lookup(deliverer.engine, claim, [item], decision.at, message, count_attempt=True)
+
+
+def _masked(message: str, lookup: LeadLookup) -> str:
+    """Mask the searched value should LeadSquared's message echo it."""
+    if not lookup.value:
+        return message
+    masked = mask_contact(lookup.value)
+    # A function, not a template: a backslash in the masked value is text, not a group reference.
+    return re.sub(re.escape(lookup.value), lambda _: masked, message, flags=re.IGNORECASE)

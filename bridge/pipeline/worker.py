@@ -1,0 +1,188 @@
+"""The worker process: transform received events, look up opportunities, deliver and reconcile."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import sqlalchemy as sa
+
+from bridge.config.load import ConfigError, credential_problems
+from bridge.leadsquared.client import LeadSquaredClient
+from bridge.leadsquared.outcomes import Found, Unauthorized
+from bridge.pipeline.deliver import Deliverer
+from bridge.pipeline.reconcile import reconcile
+from bridge.pipeline.resolve import resolve
+from bridge.pipeline.transform import transform_received
+from bridge.services import Services
+from bridge.store import lookups, outbox
+from bridge.store.accounts import accounts_due_for_probe, postpone_probe, resume_account
+from bridge.store.lookups import LookupClaim
+from bridge.store.outbox import Batch
+from bridge.store.tables import ActivityStatus
+
+log = logging.getLogger(__name__)
+SWEEP_INTERVAL_SECONDS = 1.0
+
+
+def delivery_clients(services: Services) -> dict[str, LeadSquaredClient]:
+    """Return a client per account that an enabled source posts to; refuse missing keys."""
+    problems = credential_problems(services.settings)
+    if problems:
+        raise ConfigError(problems)
+    used = sorted({s.account for s in services.settings.sources.values() if s.enabled})
+    return {name: LeadSquaredClient(services.settings.accounts[name]) for name in used}
+
+
+class Worker:
+    """Runs the pipeline after the receiver until asked to stop."""
+
+    def __init__(self, services: Services, clock: Callable[[], float] = time.time) -> None:
+        self.services = services
+        self.clock = clock
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stopping = threading.Event()
+        clients = delivery_clients(services)
+        self.deliverer = Deliverer(services.engine, clients, services.settings.delivery, self.stopping, clock)
+        # More calls in flight than the window allows would only queue on the limiter.
+        self.capacity = {
+            name: min(c.account.max_in_flight, c.account.calls_per_window) for name, c in clients.items()
+        }
+        self.in_flight: Counter[str] = Counter()
+        self.changed = threading.Condition()
+        self.next_sweep = 0.0
+
+    def stop(self) -> None:
+        """Stop claiming; in-flight calls finish, waiting ones are handed back."""
+        self.stopping.set()
+        with self.changed:
+            self.changed.notify_all()
+
+    def run(self) -> None:
+        """Work until stop() is called, then wait for in-flight batches."""
+        workers = max(1, sum(self.capacity.values()))
+        log.info("worker started", extra={"action": "start", "worker": self.worker_id})
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
+            while not self.stopping.is_set():
+                try:
+                    busy = self.step(pool)
+                except sa.exc.SQLAlchemyError:
+                    # A lost database connection or a failover: the pool replaces
+                    # the connection; nothing claimed is lost, claims just expire.
+                    log.exception("store unavailable: retrying", extra={"action": "store_error"})
+                    busy = False
+                    self.stopping.wait(1.0)
+                if not busy:
+                    with self.changed:
+                        self.changed.wait(self.services.settings.delivery.poll_interval_seconds)
+        log.info("worker stopped", extra={"action": "stop", "worker": self.worker_id})
+
+    def step(self, pool: ThreadPoolExecutor) -> bool:
+        """Do one round of every stage; return whether anything moved."""
+        now = self.clock()
+        if now >= self.next_sweep:
+            self.next_sweep = now + SWEEP_INTERVAL_SECONDS
+            released, unknown = outbox.release_expired(self.services.engine, now)
+            if released or unknown:
+                log.warning(
+                    "took back expired claims",
+                    extra={"action": "release", "released": released, "unknown": unknown},
+                )
+            self.probe_paused_accounts(now)
+        transformed = self.transform_all(now)
+        return bool(transformed or self.dispatch(pool))
+
+    def transform_all(self, now: float, budget_seconds: float = 2.0) -> int:
+        """Transform received events until none are left or the budget is spent."""
+        total = 0
+        while not self.stopping.is_set():
+            handled = transform_received(self.services, now)
+            total += handled
+            if handled == 0 or self.clock() - now > budget_seconds:
+                break
+        return total
+
+    def dispatch(self, pool: ThreadPoolExecutor) -> int:
+        """Claim work while accounts have room in flight; return how many claims.
+
+        Each round claims one look-up and one batch, so a backlog of either
+        never starves the other; both then queue on the same account limiter.
+        """
+        dispatched = 0
+        while not self.stopping.is_set():
+            claimed = 0
+            for claim in (self._claim_lookup, self._claim_batch):
+                work = claim()
+                if work is not None:
+                    with self.changed:
+                        self.in_flight[work.account] += 1
+                    pool.submit(self._handle, work)
+                    claimed += 1
+            if claimed == 0:
+                return dispatched
+            dispatched += claimed
+        return dispatched
+
+    def _free(self) -> list[str]:
+        with self.changed:
+            return [name for name, room in self.capacity.items() if self.in_flight[name] < room]
+
+    def _claim_lookup(self) -> LookupClaim | None:
+        lease = self.services.settings.delivery.claim_lease_seconds
+        return lookups.claim_lookup(self.services.engine, self.worker_id, self.clock(), lease, self._free())
+
+    def _claim_batch(self) -> Batch | None:
+        free = self._free()
+        now = self.clock()
+        lease = self.services.settings.delivery.claim_lease_seconds
+        with_keys = [n for n in free if self.deliverer.clients[n].account.key_field]
+        return outbox.claim_unknown(
+            self.services.engine, self.worker_id, now, lease, with_keys
+        ) or outbox.claim_batch(self.services.engine, self.worker_id, now, lease, free)
+
+    def _handle(self, work: Batch | LookupClaim) -> None:
+        try:
+            if isinstance(work, LookupClaim):
+                resolve(self.deliverer, work)
+            elif work.status == ActivityStatus.RECONCILING:
+                reconcile(self.deliverer, work)
+            else:
+                self.deliverer.deliver(work)
+        except Exception:
+            # The claim expires and is taken again; nothing is lost or marked delivered.
+            log.exception("work failed unexpectedly", extra={"action": "deliver", "account": work.account})
+        finally:
+            with self.changed:
+                self.in_flight[work.account] -= 1
+                self.changed.notify_all()
+
+    def probe_paused_accounts(self, now: float) -> None:
+        """Check the keys of paused accounts; resume those LeadSquared accepts again."""
+        interval = self.services.settings.delivery.probe_interval_seconds
+        for name in accounts_due_for_probe(self.services.engine, now):
+            client = self.deliverer.clients.get(name)
+            if client is None or not self.deliverer.wait_for_slot(client.account):
+                continue
+            outcome = client.probe()
+            if isinstance(outcome, Found):
+                resume_account(self.services.engine, name)
+                log.warning(
+                    "account keys accepted again: deliveries resumed",
+                    extra={"action": "resume", "account": name},
+                )
+            else:
+                postpone_probe(self.services.engine, name, self.clock() + interval)
+                level = logging.CRITICAL if isinstance(outcome, Unauthorized) else logging.WARNING
+                message = getattr(outcome, "message", "unexpected answer")
+                log.log(
+                    level,
+                    f"account still paused: {message}",
+                    extra={"action": "probe", "account": name, "alarm": True},
+                )

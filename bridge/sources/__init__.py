@@ -1,0 +1,1 @@
+"""Webhook providers: their kinds, payloads, signature schemes and the values transforms share."""

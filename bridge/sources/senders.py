@@ -1,0 +1,39 @@
+"""How a sender posts to the bridge: the path, a signed delivery, a demo secret (tools and tests)."""
+
+from __future__ import annotations
+
+import base64
+
+from bridge.sources.kind import SourceKind
+from bridge.sources.signatures.scheme import BodySignedScheme, SecretFormat, SignatureScheme, TokenScheme
+
+
+def webhook_path(source_name: str, scheme: SignatureScheme, secret: str) -> str:
+    """Return the path a provider posts to: /webhooks/<name>, with the token where the scheme wants it."""
+    if isinstance(scheme, TokenScheme) and scheme.in_path:
+        return f"/webhooks/{source_name}/{secret}"
+    return f"/webhooks/{source_name}"
+
+
+def demo_secret(source_name: str, kind: SourceKind | None) -> str:
+    """Return the secret `make run` gives a source in sandbox mode: one its scheme accepts."""
+    secret = f"demo-{source_name}-secret"
+    scheme = kind.signature if kind is not None else None
+    if isinstance(scheme, SecretFormat) and scheme.secret_problem(secret):
+        # Standard Webhooks wants whsec_ and base64 of at least 24 bytes.
+        secret = "whsec_" + base64.b64encode(secret.ljust(32, "-").encode()).decode()
+    return secret
+
+
+def event_type_headers(kind: SourceKind, event_type: str) -> dict[str, str]:
+    """Return the header a sender puts the event type in, for kinds that read it from one."""
+    return {kind.event_type_header: event_type} if kind.event_type_header else {}
+
+
+def signed_delivery(
+    scheme: SignatureScheme, body: bytes, secret: str, now: float
+) -> tuple[bytes, dict[str, str]]:
+    """Return the body and headers a provider would send; a body-signed scheme rewrites the body."""
+    if isinstance(scheme, BodySignedScheme):
+        body = scheme.resign(body, secret)
+    return body, scheme.sign(body, secret, now)

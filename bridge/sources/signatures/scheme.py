@@ -1,0 +1,47 @@
+"""The Protocols every signature scheme implements, and what they read a delivery's headers through."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+
+class HeaderLookup(Protocol):
+    """Read access to request headers, case-insensitive as HTTP headers are."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+
+class SignatureScheme(Protocol):
+    """Verify a delivery's signature over its raw bytes, and make one for tests."""
+
+    # How far a signed timestamp may be from now, either way; None where the
+    # scheme signs no timestamp (and so cannot refuse a replay by age).
+    tolerance_seconds: float | None
+
+    def verify(self, body: bytes, headers: HeaderLookup, secrets: Sequence[str], now: float) -> None: ...
+
+    def sign(self, body: bytes, secret: str, now: float) -> dict[str, str]: ...
+
+
+@runtime_checkable
+class BodySignedScheme(Protocol):
+    """A scheme whose signature travels inside the body (PayU's `hash` field), not in a header."""
+
+    def resign(self, body: bytes, secret: str) -> bytes: ...
+
+
+@runtime_checkable
+class SecretFormat(Protocol):
+    """A scheme that needs its secrets in a format (Standard Webhooks' whsec_<base64>)."""
+
+    def secret_problem(self, secret: str) -> str | None: ...
+
+
+@runtime_checkable
+class TokenScheme(Protocol):
+    """A shared token, not a signature: it covers no byte of the body. in_path: it ends the URL."""
+
+    in_path: bool
+
+    def verify_path_token(self, token: str, secrets: Sequence[str]) -> None: ...

@@ -1,0 +1,1 @@
+"""The webhook web app's parts: the receiver blueprint, health, JSON errors, client addresses."""

@@ -1,0 +1,195 @@
+"""The contract every registered source keeps, checked for each one automatically.
+
+A new source needs its module in transforms/, registered in
+transforms/__init__.py; its samples in transforms/samples/<kind>/ (named
+<event><kind.sample_suffix>; a scheme that signs inside the body, such as
+PayU's, re-signs each sample through signed_delivery); a golden
+file per sample in tests/golden/<kind>/<event>.expected.json; and a source of
+its kind in bridge.example.toml (switched off there if it is not a default).
+These tests then cover it with no new code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import jsonschema
+import pytest
+from werkzeug.datastructures import Headers
+
+from bridge import create_app
+from bridge.config.load import configured_kinds, load_settings
+from bridge.config.settings import Settings, SourceSettings
+from bridge.pipeline.transform import Mapped, map_event
+from bridge.services import Services
+from bridge.sources.kind import SourceKind
+from bridge.sources.senders import event_type_headers, signed_delivery, webhook_path
+from bridge.sources.signatures import SignatureError
+from bridge.sources.signatures.scheme import BodySignedScheme, SignatureScheme, TokenScheme
+from bridge.store.engine import make_engine
+from bridge.store.inbox import StoredEvent
+from bridge.store.tables import events
+from tests.conftest import OPENED_ENGINES, ROOT
+from tests.support import count
+from transforms import REGISTRY
+
+KINDS = sorted(REGISTRY, key=lambda kind: kind.name)
+SAMPLES = ROOT / "transforms" / "samples"
+GOLDEN = ROOT / "tests" / "golden"
+# One secret every scheme can use: Standard Webhooks needs whsec_<base64>, the rest take any text.
+SECRET = "whsec_Y29udHJhY3Qgc2VjcmV0IGZvciBldmVyeSBraW5kISE="
+BULK_SCHEMA = json.loads((ROOT / "tests" / "schemas" / "leadsquared_bulk_request.json").read_text())
+
+
+def example_settings(**environ: str) -> Settings:
+    """Load bridge.example.toml with a secret for every source it names, each source switched on.
+
+    Sources a deployment does not use are `enabled = false` in the example;
+    the contract holds for every one of them all the same.
+    """
+    names = load_settings(ROOT / "bridge.example.toml", {}, REGISTRY, require_secrets=False).sources
+    secrets = {source.secret_env: SECRET for source in names.values()}
+    settings = load_settings(ROOT / "bridge.example.toml", {**secrets, **environ}, REGISTRY)
+    sources = {name: replace(source, enabled=True) for name, source in settings.sources.items()}
+    return replace(settings, sources=sources)
+
+
+def example_source(kind: SourceKind) -> SourceSettings:
+    """Return the example configuration's source of this kind."""
+    found = [s for s in example_settings().sources.values() if s.kind == kind.name]
+    assert found, f"bridge.example.toml must show the built-in source {kind.name!r}"
+    return found[0]
+
+
+def example_kind(kind: SourceKind) -> SourceKind:
+    """Return the kind as the example's source of it configures it (its scheme table, if any)."""
+    return configured_kinds(example_settings(), REGISTRY)[example_source(kind).name]
+
+
+def sample_headers(kind: SourceKind, path: Path) -> Headers:
+    """Return the headers a sample needs besides its signature: a header-typed kind's event type."""
+    return Headers(event_type_headers(kind, path.stem))
+
+
+def samples_of(kind: SourceKind) -> list[Path]:
+    """Return the kind's sample deliveries; every source ships at least one."""
+    paths = sorted((SAMPLES / kind.name).glob(f"*{kind.sample_suffix}"))
+    assert paths, f"transforms/samples/{kind.name}/ holds no sample delivery"
+    return paths
+
+
+def check_delivery(scheme: SignatureScheme, body: bytes, headers: Headers, token: str, now: float) -> None:
+    """Verify a delivery as the receiver does: a token scheme's URL token, else the headers."""
+    if isinstance(scheme, TokenScheme) and scheme.in_path:
+        scheme.verify_path_token(token, [SECRET])
+    else:
+        scheme.verify(body, headers, [SECRET], now)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_signatures_round_trip_and_a_flipped_byte_fails(kind: SourceKind) -> None:
+    """What sign() makes, verify() accepts; one flipped byte of the body (or another token) is refused."""
+    kind = example_kind(kind)
+    now = time.time()
+    for path in samples_of(kind):
+        body, signed = signed_delivery(kind.signature, path.read_bytes(), SECRET, now)
+        headers = Headers(signed)
+        check_delivery(kind.signature, body, headers, SECRET, now)
+        if isinstance(kind.signature, TokenScheme):
+            # A token covers no byte of the body (check-config warns about it); another token fails.
+            forged = Headers(kind.signature.sign(body, "other-secret", now))
+            with pytest.raises(SignatureError):
+                check_delivery(kind.signature, body, forged, "other-secret", now)
+            continue
+        if isinstance(kind.signature, BodySignedScheme):
+            # A signature inside the body may cover only some fields (PayU's hash leaves
+            # mihpayid, mode, error_Message, ... unsigned), so a byte flipped at an arbitrary
+            # offset need not be refused; the kind's own tests tamper with each signed field.
+            continue
+        for index in (0, len(body) // 2, len(body) - 1):
+            flipped = body[:index] + bytes([body[index] ^ 0x01]) + body[index + 1 :]
+            with pytest.raises(SignatureError):
+                kind.signature.verify(flipped, headers, [SECRET], now)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_a_stale_timestamp_fails_where_one_is_signed(kind: SourceKind) -> None:
+    """Where the scheme signs a timestamp, a signature older or newer than the tolerance is refused."""
+    kind = example_kind(kind)
+    tolerance = kind.signature.tolerance_seconds
+    if tolerance is None:
+        pytest.skip(f"{kind.name} signs no timestamp: replays stop at the idempotency key")
+    now = time.time()
+    body, _ = signed_delivery(kind.signature, samples_of(kind)[0].read_bytes(), SECRET, now)
+    for skew in (-tolerance - 5, tolerance + 5):
+        headers = Headers(kind.signature.sign(body, SECRET, now + skew))
+        with pytest.raises(SignatureError):
+            kind.signature.verify(body, headers, [SECRET], now)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_samples_match_their_golden_activities(kind: SourceKind) -> None:
+    """Each sample, under the example configuration, becomes exactly its golden activities."""
+    source = example_source(kind)
+    account = example_settings().accounts[source.account]
+    for path in samples_of(kind):
+        golden = GOLDEN / kind.name / f"{path.stem}.expected.json"
+        assert golden.is_file(), f"{golden.relative_to(ROOT)} is missing"
+        expected = json.loads(golden.read_text())
+        body = path.read_bytes()
+        configured = example_kind(kind)
+        event_type = configured.type_of(sample_headers(configured, path), configured.parse(body))
+        stored = StoredEvent(1, source.name, "evt_golden", event_type, body)
+        outcome = map_event(stored, source, configured, account)
+        assert isinstance(outcome, Mapped), outcome
+        assert [a.opportunity_id for a in outcome.activities] == [expected["opportunity_id"]] * len(
+            outcome.activities
+        )
+        assert [a.request for a in outcome.activities] == expected["activities"]
+        jsonschema.validate([a.request for a in outcome.activities], BULK_SCHEMA)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_a_signed_post_is_accepted_once(kind: SourceKind, database_url: str) -> None:
+    """Each sample, signed and posted, is accepted; the same delivery again is not queued twice."""
+    settings = example_settings(DATABASE_URL=database_url)
+    services = Services(settings, make_engine(settings.database_url), REGISTRY)
+    OPENED_ENGINES.append(services.engine)
+    client = create_app(services).test_client()
+    source = example_source(kind)
+    kind = example_kind(kind)
+    for number, path in enumerate(samples_of(kind), start=1):
+        body, signed = signed_delivery(kind.signature, path.read_bytes(), SECRET, time.time())
+        headers = {"Content-Type": kind.content_type, **signed, **sample_headers(kind, path)}
+        url = webhook_path(source.name, kind.signature, SECRET)
+        assert client.post(url, data=body, headers=headers).status_code == 202
+        assert client.post(url, data=body, headers=headers).status_code == 200
+        assert count(services, events) == number
+        with services.engine.connect() as connection:
+            newest = connection.execute(events.select().order_by(events.c.id.desc())).first()
+        assert newest is not None and newest.event_type == path.stem, "samples are named <event type>"
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_the_example_shows_the_source_under_its_own_name_and_secret(kind: SourceKind) -> None:
+    """bridge.example.toml has [sources.<kind>] with <KIND>_WEBHOOK_SECRET, switched off unless a default."""
+    source = example_settings().sources.get(kind.name)
+    assert source is not None, f"bridge.example.toml needs a [sources.{kind.name}] block"
+    assert source.kind == kind.name
+    assert source.secret_env == f"{kind.name.upper()}_WEBHOOK_SECRET"
+    enabled = load_settings(ROOT / "bridge.example.toml", {}, REGISTRY, require_secrets=False).sources
+    assert enabled[kind.name].enabled == (kind.name == "razorpay"), "only razorpay is on by default"
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_every_example_mapping_traces_back_to_the_provider(kind: SourceKind) -> None:
+    """Each example event puts one value in both a custom field and the note: the provider's id."""
+    source = example_source(kind)
+    for event_type, mapping in source.events.items():
+        in_note = set(re.findall(r"{(\w+)}", mapping.note or ""))
+        in_fields = {field.value for field in mapping.fields.values() if field.value}
+        assert in_note & in_fields, f"{kind.name} {event_type}: no id in both a field and the note"

@@ -1,0 +1,173 @@
+"""The store on real SQLite files and a real PostgreSQL: schema, dedupe, limiter, claims."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from bridge.config.settings import DeliverySettings
+from bridge.leadsquared.activity import Activity
+from bridge.pipeline.retry import GiveUp, RetryAt, decide
+from bridge.store import outbox
+from bridge.store.engine import make_engine
+from bridge.store.inbox import Inbox
+from bridge.store.limiter import reserve_call
+from bridge.store.migrate import SchemaNotCurrent, ensure_current, upgrade_to_head
+from bridge.store.tables import events, metadata
+
+
+def test_migrations_bring_a_fresh_database_to_head(database_url: str) -> None:
+    """The fixture's migrated database is current, and migrating again changes nothing."""
+    engine = make_engine(database_url)
+    ensure_current(engine)
+    upgrade_to_head(engine)
+    ensure_current(engine)
+    engine.dispose()
+
+
+def test_the_migrations_create_exactly_the_tables_the_code_declares(database_url: str) -> None:
+    """Alembic finds no difference between the migrated database and bridge/store/tables.py."""
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), metadata)
+    engine.dispose()
+    assert differences == []
+
+
+def test_an_unmigrated_database_is_refused(tmp_path: Path) -> None:
+    """Starting on a database without the schema says to run migrate."""
+    engine = make_engine(f"sqlite:///{tmp_path}/empty.db")
+    try:
+        ensure_current(engine)
+        raise AssertionError("an empty database passed")
+    except SchemaNotCurrent as error:
+        assert "python -m bridge migrate" in str(error)
+    engine.dispose()
+
+
+def test_concurrent_inserts_of_one_key_store_one_event(database_url: str) -> None:
+    """Sixteen threads inserting the same (source, key) at once: one new, fifteen told it exists."""
+    engine = make_engine(database_url)
+    results = []
+    barrier = threading.Barrier(16)
+
+    def insert() -> None:
+        barrier.wait()
+        results.append(Inbox(engine).insert("razorpay", "evt_same", "payment.captured", b"{}", time.time()))
+
+    threads = [threading.Thread(target=insert) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(r.is_new for r in results) == [False] * 15 + [True]
+    assert len({r.event_id for r in results}) == 1
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(sa.func.count()).select_from(events)).scalar_one() == 1
+    engine.dispose()
+
+
+def test_the_limiter_gives_any_window_at_most_the_limit(database_url: str) -> None:
+    """Sixty reservations from twelve threads: any window holds at most ten, and bursts are allowed."""
+    engine = make_engine(database_url)
+    slots: list[float] = []
+    lock = threading.Lock()
+
+    def reserve() -> None:
+        for _ in range(5):
+            slot = reserve_call(engine, "main", 10, 2.0, time.time)
+            with lock:
+                slots.append(slot)
+
+    threads = [threading.Thread(target=reserve) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    slots.sort()
+    assert len(slots) == 60
+    for index in range(len(slots) - 10):
+        assert slots[index + 10] - slots[index] >= 2.0 - 1e-9
+    # A full burst goes at once: the first ten slots are not spread over the window.
+    assert slots[9] - slots[0] < 1.0
+    engine.dispose()
+
+
+def test_claims_group_by_opportunity_and_skip_what_another_worker_holds(database_url: str) -> None:
+    """A claim takes up to 25 rows of one opportunity; a second claim gets other rows only."""
+    engine = make_engine(database_url)
+    now = time.time()
+    event = Inbox(engine).insert("razorpay", "evt_claims", None, b"{}", now)
+    row = {"ActivityEvent": 201, "ActivityOwnerEmail": "a@b.c", "Fields": []}
+    new = [Activity(f"k{n}", "main", f"opp-{n % 2}", row) for n in range(60)]
+    with engine.begin() as connection:
+        outbox.insert_activities(connection, event.event_id, new, now)
+    first = outbox.claim_batch(engine, "w1", now, 30, ["main"])
+    second = outbox.claim_batch(engine, "w2", now, 30, ["main"])
+    assert first is not None and second is not None
+    assert len(first.items) == 25 and len(second.items) == 25
+    assert first.opportunity_id == "opp-0"
+    assert {i.id for i in first.items}.isdisjoint({i.id for i in second.items})
+    third = outbox.claim_batch(engine, "w3", now, 30, ["main"])
+    assert third is not None and len(third.items) == 5
+    assert outbox.claim_batch(engine, "w4", now, 30, ["other"]) is None
+    engine.dispose()
+
+
+def test_expired_claims_come_back_and_expired_sends_become_unknown(database_url: str) -> None:
+    """An unsent claim of a dead worker is due again; a sent one is unknown, never re-posted blindly."""
+    engine = make_engine(database_url)
+    now = time.time()
+    event = Inbox(engine).insert("razorpay", "evt_lease", None, b"{}", now)
+    row = {"ActivityEvent": 201, "ActivityOwnerEmail": "a@b.c", "Fields": []}
+    with engine.begin() as connection:
+        outbox.insert_activities(
+            connection, event.event_id, [Activity(f"l{n}", "main", f"o{n}", row) for n in range(2)], now
+        )
+    held = outbox.claim_batch(engine, "w1", now, 5, ["main"])
+    sent = outbox.claim_batch(engine, "w1", now, 5, ["main"])
+    assert held is not None and sent is not None
+    outbox.mark_sending(engine, sent, until=now + 5)
+    assert outbox.release_expired(engine, now + 1) == (0, 0)
+    assert outbox.release_expired(engine, now + 6) == (1, 1)
+    again = outbox.claim_batch(engine, "w2", now + 6, 5, ["main"])
+    assert again is not None and [i.id for i in again.items] == [i.id for i in held.items]
+    engine.dispose()
+
+
+def test_retry_backs_off_exponentially_with_jitter_and_gives_up() -> None:
+    """Delays grow and are capped, jitter stays within the ceiling, limits end retrying."""
+    policy = DeliverySettings(
+        max_attempts=5, max_age_seconds=100, backoff_base_seconds=2, backoff_max_seconds=10
+    )
+    delays = []
+    for attempts in range(1, 5):
+        decision = decide(attempts, first_queued_at=0, now=0, policy=policy)
+        assert isinstance(decision, RetryAt)
+        delays.append(decision.at)
+    ceilings = [2, 4, 8, 10]
+    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
+    assert isinstance(decide(5, 0, 0, policy), GiveUp)
+    too_old = decide(1, first_queued_at=0, now=99.5, policy=policy)
+    assert isinstance(too_old, GiveUp) and "older than" in too_old.reason
+
+
+def test_a_store_error_never_shows_the_values_it_was_given(database_url: str) -> None:
+    """A failed statement's text leaves its parameters out: they hold bodies, emails and phones."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.insert(events),
+                {"source": None, "idempotency_key": "k", "body": b"lead@example.com", "received_at": 0.0},
+            )
+    except sa.exc.IntegrityError as error:
+        text = str(error)
+    finally:
+        engine.dispose()
+    assert "lead@example.com" not in text and "hidden due to hide_parameters" in text
