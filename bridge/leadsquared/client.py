@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import requests
@@ -46,6 +46,7 @@ LEAD_BY_EMAIL_PATH = "/v2/LeadManagement.svc/Leads.GetByEmailaddress"
 LEAD_BY_PHONE_PATH = "/v2/LeadManagement.svc/RetrieveLeadByPhoneNumber"
 # One page: a lead with more opportunities than this is not expected (paging is not followed).
 LOOKUP_PAGE = {"PageIndex": 1, "PageSize": 100}
+AnOutcome = TypeVar("AnOutcome", bound=Outcome)
 _LIMIT_MESSAGE = re.compile(r"limit of (\d+) in (\d+(?:\.\d+)?) second", re.IGNORECASE)
 
 
@@ -63,16 +64,18 @@ class LeadSquaredClient:
             return answer
         return self._scrubbed(_bulk_outcome(answer))
 
-    def probe(self) -> Outcome | Found:
+    def probe(self) -> Outcome:
         """Check the keys with a cheap authenticated read."""
         answer = self._call("GET", PROBE_PATH, {}, None)
         if not isinstance(answer, requests.Response):
             return answer
-        return Found(None) if answer.status_code == 200 else self._scrubbed(_error_outcome(answer))
+        if answer.status_code == 200:
+            return Found("LeadSquared accepted the keys", status=200)
+        return self._scrubbed(_error_outcome(answer))
 
     def activities_of_opportunity(
         self, opportunity_id: str, event_code: int, page_index: int, page_size: int
-    ) -> Outcome | Found:
+    ) -> Outcome:
         """Read one page of an opportunity's activities of one type."""
         params = {"opportunityId": opportunity_id, "activityEventCode": str(event_code)}
         body = {"Paging": {"PageIndex": page_index, "PageSize": page_size}}
@@ -81,10 +84,7 @@ class LeadSquaredClient:
             return answer
         if answer.status_code != 200:
             return self._scrubbed(_error_outcome(answer))
-        try:
-            return Found(answer.json())
-        except ValueError:
-            return Retryable("LeadSquared answered 200 with a body that is not JSON")
+        return _found(answer)
 
     def opportunity_by_lead_field(
         self, lead_field: str, value: str, opportunity_type: int
@@ -100,7 +100,7 @@ class LeadSquaredClient:
         found = newest_opportunity(answer.body, opportunity_type, type_required=True)
         if found is None:
             return NotFound(f"no lead with that {lead_field} has an opportunity of type {opportunity_type}")
-        return OpportunityFound(found)
+        return OpportunityFound("LeadSquared found the opportunity", opportunity_id=found)
 
     def lead_by_email(self, email: str) -> LeadFound | NotFound | ReadError:
         """Find a lead by its email address (Leads.GetByEmailaddress)."""
@@ -125,14 +125,16 @@ class LeadSquaredClient:
         found = newest_opportunity(answer.body, opportunity_type, type_required=False)
         if found is None:
             return NotFound(f"the lead has no opportunity of type {opportunity_type}")
-        return OpportunityFound(found)
+        return OpportunityFound("LeadSquared found the opportunity", opportunity_id=found)
 
     def _lead(self, path: str, params: dict[str, str], searched: str) -> LeadFound | NotFound | ReadError:
         answer = self._read("GET", path, params, None)
         if not isinstance(answer, Found):
             return answer
         found = lead_id(answer.body)
-        return LeadFound(found) if found else NotFound(f"no lead with that {searched}")
+        if not found:
+            return NotFound(f"no lead with that {searched}", status=200)
+        return LeadFound("LeadSquared found the lead", lead_id=found)
 
     def _read(self, method: str, path: str, params: dict[str, str], body: Any) -> Found | ReadError:
         """Make a look-up call; a 200 with JSON is Found, anything else what to do next."""
@@ -142,12 +144,8 @@ class LeadSquaredClient:
         if isinstance(answer, Retryable):
             return answer
         if answer.status_code != 200:
-            outcome = self._scrubbed(_error_outcome(answer))
-            return outcome if not isinstance(outcome, Posted | Unknown) else Retryable("odd answer")
-        try:
-            return Found(answer.json())
-        except ValueError:
-            return Retryable("LeadSquared answered 200 with a body that is not JSON")
+            return self._scrubbed(_error_outcome(answer))
+        return _found(answer)
 
     def _call(
         self, method: str, path: str, params: dict[str, str], body: Any
@@ -183,10 +181,8 @@ class LeadSquaredClient:
         except requests.RequestException as error:
             return Retryable(f"the call to LeadSquared failed ({type(error).__name__})")
 
-    def _scrubbed(self, outcome: Outcome) -> Outcome:
+    def _scrubbed(self, outcome: AnOutcome) -> AnOutcome:
         """Return the outcome with the account's keys cut from its message, should a proxy echo them."""
-        if isinstance(outcome, Posted):
-            return outcome
         message = outcome.message
         for key in (self.account.access_key, self.account.secret_key):
             if key:
@@ -233,30 +229,40 @@ def _bulk_outcome(answer: requests.Response) -> Outcome:
             for item in items
         }
     except (ValueError, KeyError, TypeError):
-        return Unknown("LeadSquared answered 200 without per-row results")
-    return Posted(rows)
+        return Unknown("LeadSquared answered 200 without per-row results", status=200)
+    return Posted("LeadSquared answered 200", status=200, rows=rows)
 
 
-def _error_outcome(answer: requests.Response) -> Outcome:
+def _found(answer: requests.Response) -> Found | Retryable:
+    """Return a 200's JSON body as Found; one that is not JSON tells nothing, so it is retried."""
+    try:
+        return Found("LeadSquared answered 200", status=200, body=answer.json())
+    except ValueError:
+        return Retryable("LeadSquared answered 200 with a body that is not JSON", status=200)
+
+
+def _error_outcome(answer: requests.Response) -> ReadError:
     """Map a non-200 answer to what the caller should do next."""
     exception_type, message = _error_body(answer)
     status = answer.status_code
     described = f"LeadSquared answered {status}: {message}" if message else f"LeadSquared answered {status}"
     limit = _LIMIT_MESSAGE.search(message)
+    answered: dict[str, Any] = {"status": status, "exception_type": exception_type or None}
     if status == 429 or (status == 403 and limit):
         return RateLimited(
             described,
-            int(limit.group(1)) if limit else None,
-            float(limit.group(2)) if limit else None,
+            **answered,
+            limit=int(limit.group(1)) if limit else None,
+            window_seconds=float(limit.group(2)) if limit else None,
         )
     if status == 401:
-        return Unauthorized(described)
+        return Unauthorized(described, **answered)
     if status == 400 or (status >= 500 and exception_type.startswith("MX")):
         # An MX exception is LeadSquared's application error: retrying repeats it.
-        return BadRequest(f"{described} ({exception_type})" if exception_type else described)
+        return BadRequest(f"{described} ({exception_type})" if exception_type else described, **answered)
     if status >= 500 or status in (404, 408):
-        return Retryable(described)
-    return Rejected(described)
+        return Retryable(described, **answered)
+    return Rejected(described, **answered)
 
 
 def _error_body(answer: requests.Response) -> tuple[str, str]:

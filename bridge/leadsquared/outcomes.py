@@ -1,10 +1,26 @@
-"""What a LeadSquared call came to: one typed outcome per kind of answer."""
+"""What a LeadSquared call came to: one typed outcome per kind of answer, all of one base.
+
+Every outcome carries what an operator needs to see: LeadSquared's message (or
+ours, where no answer came), the HTTP status, and LeadSquared's ExceptionType.
+What the bridge does about each kind is decided in one table,
+bridge/pipeline/gate.py; this module only names them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A call's result: what it says, with the HTTP status and ExceptionType where one came back."""
+
+    message: str
+    _: KW_ONLY
+    status: int | None = None  # None: no answer came (refused connection, timeout)
+    exception_type: str | None = None  # LeadSquared's ExceptionType, e.g. MXInvalidInputException
 
 
 @dataclass(frozen=True)
@@ -17,84 +33,70 @@ class RowResult:
 
 
 @dataclass(frozen=True)
-class Posted:
-    """A 200: per-row results by RowNumber (1-based); a row may be missing."""
+class Posted(Outcome):
+    """A 200 on a bulk call: per-row results by RowNumber (1-based); a row may be missing."""
 
-    rows: Mapping[int, RowResult]
+    rows: Mapping[int, RowResult] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
-class BadRequest:
+class BadRequest(Outcome):
     """LeadSquared refused the body (400, or a 500 naming an MX application error)."""
 
-    message: str
-
 
 @dataclass(frozen=True)
-class Rejected:
+class Rejected(Outcome):
     """A refusal that no retry or split will change (403, other 4xx)."""
 
-    message: str
-
 
 @dataclass(frozen=True)
-class Unauthorized:
+class Unauthorized(Outcome):
     """The keys are wrong, revoked, or for another region's host."""
 
-    message: str
-
 
 @dataclass(frozen=True)
-class RateLimited:
+class RateLimited(Outcome):
     """Too many calls; `limit`/`window_seconds` when the message names the real limit."""
 
-    message: str
-    limit: int | None
-    window_seconds: float | None
+    limit: int | None = None
+    window_seconds: float | None = None
 
 
 @dataclass(frozen=True)
-class Retryable:
+class Retryable(Outcome):
     """The call did not take effect (5xx, refused connection): try again later."""
 
-    message: str
-
 
 @dataclass(frozen=True)
-class Unknown:
+class Unknown(Outcome):
     """The call may or may not have taken effect (timeout, cut connection, odd answer)."""
 
-    message: str
+
+@dataclass(frozen=True)
+class Found(Outcome):
+    """A read that succeeded, with the parsed JSON body."""
+
+    body: Any = None
 
 
 @dataclass(frozen=True)
-class Found:
-    """A read that succeeded."""
-
-    body: Any
-
-
-@dataclass(frozen=True)
-class OpportunityFound:
+class OpportunityFound(Outcome):
     """A look-up found the opportunity."""
 
-    opportunity_id: str
+    opportunity_id: str = ""
 
 
 @dataclass(frozen=True)
-class LeadFound:
+class LeadFound(Outcome):
     """A lead look-up found the lead."""
 
-    lead_id: str
+    lead_id: str = ""
 
 
 @dataclass(frozen=True)
-class NotFound:
+class NotFound(Outcome):
     """LeadSquared has no such lead, or the lead no opportunity of the type (yet)."""
 
-    message: str
 
-
-Outcome = Posted | BadRequest | Rejected | Unauthorized | RateLimited | Retryable | Unknown
 # What a failed read can tell: a read changes nothing, so a lost answer is simply retried.
 ReadError = BadRequest | Rejected | Unauthorized | RateLimited | Retryable

@@ -1,159 +1,147 @@
-"""Post one claimed batch to LeadSquared within the rate limit, and record every row's fate."""
+"""Post one claimed batch through its account's gate, and record every row's fate.
+
+settle() is the decision, pure: from the gate's verdict on one call to what
+becomes of each row. deliver() makes the call and writes what settle() says.
+"""
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import sqlalchemy as sa
 
-from bridge.config.settings import AccountSettings, DeliverySettings
-from bridge.leadsquared import outcomes as lsq
-from bridge.leadsquared.client import LeadSquaredClient
-from bridge.pipeline.retry import GiveUp, decide
-from bridge.store import outbox
-from bridge.store.accounts import pause_account
-from bridge.store.limiter import block_until, reserve_call
-from bridge.store.outbox import Batch, ClaimedActivity
+from bridge.config.settings import DeliverySettings
+from bridge.leadsquared.outcomes import Outcome, Posted
+from bridge.pipeline.gate import Gate, Reaction, Verdict
+from bridge.pipeline.retry import retry_or_give_up
+from bridge.store import transitions
+from bridge.store.claims import Batch, ClaimedActivity
 
 log = logging.getLogger(__name__)
+Key = TypeVar("Key", bound=Hashable)
 
 
-class Deliverer:
-    """Delivers batches for the accounts it has clients for."""
+@dataclass
+class Settlement:
+    """What one call did to a batch's rows, decided before anything is written."""
 
-    def __init__(
-        self,
-        engine: sa.Engine,
-        clients: dict[str, LeadSquaredClient],
-        policy: DeliverySettings,
-        stopping: threading.Event,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.engine = engine
-        self.clients = clients
-        self.policy = policy
-        self.stopping = stopping
-        self.clock = clock
+    decided_at: float
+    delivered: list[tuple[ClaimedActivity, str]] = field(default_factory=list)  # with ProspectActivityId
+    dead: list[tuple[ClaimedActivity, str]] = field(default_factory=list)  # with the reason
+    unknown: list[tuple[ClaimedActivity, str, float]] = field(default_factory=list)  # reason, read back at
+    # Due again at a time, with the reason, counting an attempt or not (a pause or hold-off does not).
+    due_again: list[tuple[ClaimedActivity, float, str, bool]] = field(default_factory=list)
+    halves: list[list[ClaimedActivity]] = field(default_factory=list)  # posted again at once, each alone
 
-    def wait_for_slot(self, account: AccountSettings, before_send: Callable[[], None] | None = None) -> bool:
-        """Reserve a call in the account's window and sleep until it; False if stopping.
 
-        The limiter counts a call at its slot, so the call must leave at its
-        slot: when anything (a slow commit, a busy core) made us late, the slot
-        is given up and a fresh one reserved, rather than sending out of turn.
-        """
-        window = account.window_seconds + account.window_margin_seconds
-        late_tolerance = account.window_margin_seconds / 2
-        while True:
-            slot = reserve_call(self.engine, account.name, account.calls_per_window, window, self.clock)
-            if self.stopping.wait(max(0.0, slot - self.clock())):
-                return False
-            if before_send is not None:
-                before_send()
-                before_send = None
-            if self.clock() - slot <= late_tolerance:
-                return True
+def settle(
+    items: Sequence[ClaimedActivity],
+    outcome: Outcome,
+    verdict: Verdict,
+    now: float,
+    policy: DeliverySettings,
+    read_back_after: float,
+) -> Settlement:
+    """Decide each row's fate after one bulk call; read_back_after: seconds before an unknown is read back."""
+    settlement = Settlement(now)
+    message = verdict.message
+    reaction = verdict.reaction
+    if reaction is Reaction.SETTLE and isinstance(outcome, Posted):
+        _settle_rows(settlement, items, outcome, now)
+    elif reaction is Reaction.ISOLATE and len(items) > 1:
+        middle = len(items) // 2
+        settlement.halves = [list(items[:middle]), list(items[middle:])]
+    elif reaction in (Reaction.ISOLATE, Reaction.GIVE_UP):
+        settlement.dead = [(item, message) for item in items]
+    elif reaction in (Reaction.PAUSE, Reaction.HOLD_OFF):
+        settlement.due_again = [(item, verdict.due_at, message, False) for item in items]
+    elif reaction is Reaction.RECONCILE:
+        # Read back only after LeadSquared has had time to finish the call.
+        settlement.unknown = [(item, message, now + read_back_after) for item in items]
+    else:  # RETRY, and anything a post should never get
+        plan = retry_or_give_up(items, message, now, policy)
+        settlement.due_again = [(item, at, message, True) for item, at in plan.again]
+        settlement.dead = plan.given_up
+    return settlement
 
-    def deliver(self, batch: Batch) -> None:
-        """Post the batch and record the outcome; on shutdown, hand it back unsent."""
-        account = self.clients[batch.account].account
 
-        def record_sending() -> None:
-            until = self.clock() + self.policy.claim_lease_seconds
-            outbox.mark_sending(self.engine, batch, until=until)
-
-        if not self.wait_for_slot(account, before_send=record_sending):
-            outbox.reschedule(self.engine, batch.items, self.clock(), None, count_attempt=False)
-            return
-        rows = [item.request for item in batch.items]
-        outcome = self.clients[batch.account].post_activities(batch.opportunity_id, rows)
-        self.record(batch, outcome)
-
-    def record(self, batch: Batch, outcome: lsq.Outcome) -> None:
-        """Apply one call's outcome to the rows of the batch."""
-        now = self.clock()
-        account = self.clients[batch.account].account
-        fields = {"action": "deliver", "account": batch.account, "rows": len(batch.items)}
-        if isinstance(outcome, lsq.Posted):
-            self._record_rows(batch, outcome, now)
-        elif isinstance(outcome, lsq.BadRequest) and len(batch.items) > 1:
-            log.warning("bad request: splitting the batch", extra={**fields, "outcome": "split"})
-            middle = len(batch.items) // 2
-            for half in (batch.items[:middle], batch.items[middle:]):
-                self.deliver(batch.subset(half))
-        elif isinstance(outcome, lsq.BadRequest | lsq.Rejected):
-            log.error(outcome.message, extra={**fields, "outcome": "dead"})
-            outbox.mark_dead(self.engine, batch.items, outcome.message)
-        elif isinstance(outcome, lsq.Unauthorized):
-            self.pause(batch.account, outcome, fields)
-            outbox.reschedule(self.engine, batch.items, now, outcome.message, count_attempt=False)
-        elif isinstance(outcome, lsq.RateLimited):
-            until = self.hold_off(account, outcome, fields)
-            outbox.reschedule(self.engine, batch.items, until, outcome.message, count_attempt=False)
-        elif isinstance(outcome, lsq.Retryable):
-            self._record_retryable(batch.items, outcome.message, now)
+def _settle_rows(
+    settlement: Settlement, items: Sequence[ClaimedActivity], outcome: Posted, now: float
+) -> None:
+    for number, item in enumerate(items, start=1):
+        row = outcome.rows.get(number)
+        if row is None:
+            settlement.unknown.append((item, "LeadSquared's answer left this row out", now))
+        elif row.created:
+            settlement.delivered.append((item, row.prospect_activity_id or ""))
         else:
-            log.warning(outcome.message, extra={**fields, "outcome": "unknown"})
-            # Read back only after LeadSquared has had time to finish the call.
-            outbox.mark_unknown(self.engine, batch.items, outcome.message, now + account.timeout_seconds)
+            reason = f"LeadSquared did not create the activity: {row.message or 'no reason given'}"
+            settlement.dead.append((item, reason))
 
-    def _record_rows(self, batch: Batch, outcome: lsq.Posted, now: float) -> None:
-        delivered, unknown = [], []
-        for number, item in enumerate(batch.items, start=1):
-            row = outcome.rows.get(number)
-            if row is None:
-                unknown.append(item)
-            elif row.created:
-                delivered.append((item, row.prospect_activity_id or ""))
-            else:
-                message = f"LeadSquared did not create the activity: {row.message or 'no reason given'}"
-                outbox.mark_dead(self.engine, [item], message)
-        outbox.mark_delivered(self.engine, delivered, now)
-        if unknown:
-            outbox.mark_unknown(self.engine, unknown, "LeadSquared's answer left this row out", now)
+
+def deliver(gate: Gate, engine: sa.Engine, batch: Batch) -> None:
+    """Post the batch and record the outcome; on shutdown, hand it back unsent."""
+
+    def record_sending() -> None:
+        transitions.mark_sending(engine, batch, until=gate.clock() + gate.policy.claim_lease_seconds)
+
+    if not gate.take_slot(before_send=record_sending):
+        transitions.reschedule(engine, batch.items, gate.clock(), None, count_attempt=False)
+        return
+    outcome = gate.client.post_activities(batch.opportunity_id, [item.request for item in batch.items])
+    fields = {"action": "deliver", "account": batch.account, "rows": len(batch.items)}
+    verdict = gate.judge(outcome, fields)
+    settlement = settle(
+        batch.items, outcome, verdict, gate.clock(), gate.policy, gate.account.timeout_seconds
+    )
+    _log(verdict, settlement, fields)
+    write(engine, settlement)
+    for half in settlement.halves:
+        deliver(gate, engine, batch.subset(half))
+
+
+def write(engine: sa.Engine, settlement: Settlement) -> None:
+    """Record a settlement in the store, one transaction per group of rows that share a fate."""
+    transitions.mark_delivered(engine, settlement.delivered, settlement.decided_at)
+    for (dead_reason,), rows in _grouped((item, (reason,)) for item, reason in settlement.dead):
+        transitions.mark_dead(engine, rows, dead_reason)
+    for (unknown_reason, at), rows in _grouped((item, (why, at)) for item, why, at in settlement.unknown):
+        transitions.mark_unknown(engine, rows, unknown_reason, at)
+    due_again = ((item, (at, why, counted)) for item, at, why, counted in settlement.due_again)
+    for (due_at, due_reason, counted), rows in _grouped(due_again):
+        transitions.reschedule(engine, rows, due_at, due_reason, count_attempt=counted)
+
+
+def _grouped(
+    keyed: Iterable[tuple[ClaimedActivity, Key]],
+) -> list[tuple[Key, list[ClaimedActivity]]]:
+    groups: dict[Key, list[ClaimedActivity]] = defaultdict(list)
+    for item, key in keyed:
+        groups[key].append(item)
+    return list(groups.items())
+
+
+def _log(verdict: Verdict, settlement: Settlement, fields: Mapping[str, object]) -> None:
+    if verdict.reaction is Reaction.SETTLE:
         log.info(
             "batch posted",
             extra={
-                "action": "deliver",
-                "account": batch.account,
+                **fields,
                 "outcome": "posted",
-                "delivered": len(delivered),
-                "unknown": len(unknown),
-                "failed": len(batch.items) - len(delivered) - len(unknown),
+                "delivered": len(settlement.delivered),
+                "unknown": len(settlement.unknown),
+                "failed": len(settlement.dead),
             },
         )
-
-    def pause(self, account_name: str, outcome: lsq.Unauthorized, fields: dict[str, object]) -> None:
-        """After a 401: stop the account's calls and raise the alarm; a probe resumes it."""
-        log.critical(
-            "LeadSquared refused the account's keys: deliveries paused until a probe succeeds",
-            extra={**fields, "outcome": "paused", "alarm": True},
-        )
-        now = self.clock()
-        pause_account(self.engine, account_name, outcome.message, now + self.policy.probe_interval_seconds)
-
-    def hold_off(
-        self, account: AccountSettings, outcome: lsq.RateLimited, fields: dict[str, object]
-    ) -> float:
-        """After a rate-limit answer: no call for a full window; return when calls may go again."""
-        window = outcome.window_seconds or account.window_seconds
-        lowered = outcome.limit if outcome.limit and outcome.limit < account.calls_per_window else None
-        log.warning(
-            "rate limited: waiting a full window",
-            extra={**fields, "outcome": "rate_limited", "lowered_limit": lowered},
-        )
-        until = self.clock() + window + account.window_margin_seconds
-        block_until(self.engine, account.name, until, lowered)
-        return until
-
-    def _record_retryable(self, items: Sequence[ClaimedActivity], message: str, now: float) -> None:
-        log.warning(message, extra={"action": "deliver", "outcome": "retry", "rows": len(items)})
-        for item in items:
-            decision = decide(item.attempts + 1, item.created_at, now, self.policy)
-            if isinstance(decision, GiveUp):
-                outbox.mark_dead(self.engine, [item], f"{message}; {decision.reason}")
-            else:
-                outbox.reschedule(self.engine, [item], decision.at, message, count_attempt=True)
+    elif settlement.halves:
+        log.warning("bad request: splitting the batch", extra={**fields, "outcome": "split"})
+    elif verdict.reaction in (Reaction.ISOLATE, Reaction.GIVE_UP):
+        log.error(verdict.message, extra={**fields, "outcome": "dead"})
+    elif verdict.reaction is Reaction.RECONCILE:
+        log.warning(verdict.message, extra={**fields, "outcome": "unknown"})
+    elif verdict.reaction is Reaction.RETRY:
+        log.warning(verdict.message, extra={**fields, "outcome": "retry"})

@@ -13,37 +13,35 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bridge.leadsquared import outcomes as lsq
-from bridge.leadsquared.client import LeadSquaredClient
-from bridge.pipeline.deliver import Deliverer
-from bridge.pipeline.retry import RetryAt, decide
-from bridge.store import outbox
-from bridge.store.outbox import Batch
+import sqlalchemy as sa
+
+from bridge.leadsquared.outcomes import Found, Outcome, Retryable
+from bridge.pipeline.gate import Gate, Reaction
+from bridge.pipeline.retry import retry_or_give_up
+from bridge.store import transitions
+from bridge.store.claims import Batch
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100
 MAX_PAGES = 20
 
 
-def reconcile(deliverer: Deliverer, batch: Batch) -> None:
+def reconcile(gate: Gate, engine: sa.Engine, batch: Batch) -> None:
     """Find the batch's activities in LeadSquared; record the found, requeue the rest."""
-    client = deliverer.clients[batch.account]
-    key_field = client.account.key_field
+    key_field = gate.account.key_field or ""
     wanted = {item.activity_key: item for item in batch.items}
     found: dict[str, str] = {}
     for event_code in sorted({int(item.request["ActivityEvent"]) for item in batch.items}):
-        outcome = _find_keys(
-            deliverer, client, batch.opportunity_id, event_code, key_field or "", set(wanted)
-        )
+        outcome = _find_keys(gate, batch.opportunity_id, event_code, key_field, set(wanted))
         if not isinstance(outcome, dict):
-            _retry_later(deliverer, batch, outcome)
+            _postpone(gate, engine, batch, outcome)
             return
         found.update(outcome)
-    now = deliverer.clock()
-    outbox.mark_delivered(deliverer.engine, [(wanted[k], pid) for k, pid in found.items()], now)
+    now = gate.clock()
+    transitions.mark_delivered(engine, [(wanted[k], pid) for k, pid in found.items()], now)
     missing = [item for key, item in wanted.items() if key not in found]
-    outbox.reschedule(
-        deliverer.engine,
+    transitions.reschedule(
+        engine,
         missing,
         now,
         "not found in LeadSquared after an unknown outcome: posting again",
@@ -61,19 +59,14 @@ def reconcile(deliverer: Deliverer, batch: Batch) -> None:
 
 
 def _find_keys(
-    deliverer: Deliverer,
-    client: LeadSquaredClient,
-    opportunity_id: str,
-    event_code: int,
-    key_field: str,
-    keys: set[str],
-) -> dict[str, str] | lsq.Outcome:
+    gate: Gate, opportunity_id: str, event_code: int, key_field: str, keys: set[str]
+) -> dict[str, str] | Outcome:
     found: dict[str, str] = {}
     for page in range(1, MAX_PAGES + 1):
-        if not deliverer.wait_for_slot(client.account):
-            return lsq.Retryable("the worker is stopping")
-        answer = client.activities_of_opportunity(opportunity_id, event_code, page, PAGE_SIZE)
-        if not isinstance(answer, lsq.Found):
+        if not gate.take_slot():
+            return Retryable("the worker is stopping")
+        answer = gate.client.activities_of_opportunity(opportunity_id, event_code, page, PAGE_SIZE)
+        if not isinstance(answer, Found):
             return answer
         items = _items(answer.body)
         for item in items:
@@ -111,13 +104,18 @@ def _items(body: Any) -> list[dict[str, Any]]:
     return [item for item in items or [] if isinstance(item, dict)]
 
 
-def _retry_later(deliverer: Deliverer, batch: Batch, outcome: lsq.Outcome) -> None:
-    message = getattr(outcome, "message", "the read-back failed")
-    log.warning(
-        f"reconciliation postponed: {message}", extra={"action": "reconcile", "account": batch.account}
-    )
-    now = deliverer.clock()
-    attempts = max(item.attempts for item in batch.items)
-    decision = decide(attempts, now, now, deliverer.policy)
-    retry_at = decision.at if isinstance(decision, RetryAt) else now + deliverer.policy.backoff_max_seconds
-    outbox.mark_unknown(deliverer.engine, batch.items, f"reconciliation postponed: {message}", retry_at)
+def _postpone(gate: Gate, engine: sa.Engine, batch: Batch, outcome: Outcome) -> None:
+    """Read back later; a row that cannot be settled within its attempts or age is dead, never reposted."""
+    fields = {"action": "reconcile", "account": batch.account}
+    verdict = gate.judge(outcome, fields)
+    reason = f"reconciliation postponed: {verdict.message}"
+    log.warning(reason, extra=fields)
+    if verdict.reaction in (Reaction.PAUSE, Reaction.HOLD_OFF):
+        transitions.mark_unknown(engine, batch.items, reason, verdict.due_at, count_attempt=False)
+        return
+    plan = retry_or_give_up(batch.items, reason, gate.clock(), gate.policy)
+    for item, at in plan.again:
+        transitions.mark_unknown(engine, [item], reason, at)
+    for item, given_up in plan.given_up:
+        # It may exist in LeadSquared: posting it again could double it, so an operator decides.
+        transitions.mark_dead(engine, [item], f"outcome still unknown, check LeadSquared: {given_up}")

@@ -21,19 +21,19 @@ from collections.abc import Callable
 import sqlalchemy as sa
 
 from bridge.config.settings import DeliverySettings
-from bridge.leadsquared import outcomes as lsq
 from bridge.leadsquared.activity import LeadLookup, mask_contact
 from bridge.leadsquared.client import LeadSquaredClient
-from bridge.pipeline.deliver import Deliverer
-from bridge.pipeline.retry import GiveUp, decide
-from bridge.store import lookups
-from bridge.store.lookups import LookupClaim, WaitingActivity
+from bridge.leadsquared.outcomes import LeadFound, NotFound, OpportunityFound, ReadError
+from bridge.pipeline.gate import Gate, Reaction
+from bridge.pipeline.retry import retry_or_give_up
+from bridge.store import lookups, transitions
+from bridge.store.claims import LookupClaim, WaitingActivity
 
 log = logging.getLogger(__name__)
-Searched = lsq.OpportunityFound | lsq.NotFound | lsq.ReadError
+Searched = OpportunityFound | NotFound | ReadError
 
 
-def resolve(deliverer: Deliverer, claim: LookupClaim) -> None:
+def resolve(gate: Gate, engine: sa.Engine, claim: LookupClaim) -> None:
     """Look the claim's opportunity up and move its activities on, to delivery or to wait.
 
     A bug that raises here counts as a failed attempt, so it dead-letters after
@@ -41,46 +41,41 @@ def resolve(deliverer: Deliverer, claim: LookupClaim) -> None:
     left to the claim's lease: the rows are taken again when it expires.
     """
     try:
-        _resolve(deliverer, claim)
+        _resolve(gate, engine, claim)
     except sa.exc.SQLAlchemyError:
         raise
     except Exception as error:
         fields: dict[str, object] = {"action": "lookup", "account": claim.account, "rows": len(claim.items)}
         log.exception("look-up raised", extra=fields)
-        _retry(deliverer, claim, f"the look-up raised {type(error).__name__}", fields)
+        _retry(gate, engine, claim, f"the look-up raised {type(error).__name__}", fields)
 
 
-def _resolve(deliverer: Deliverer, claim: LookupClaim) -> None:
+def _resolve(gate: Gate, engine: sa.Engine, claim: LookupClaim) -> None:
     lookup = claim.lookup
-    cached = lookups.cached_opportunity(deliverer.engine, claim.account, lookup, deliverer.clock())
+    cached = lookups.cached_opportunity(engine, claim.account, lookup, gate.clock())
     if cached is not None:
-        _found(deliverer, claim, cached, "cache")
+        _found(gate, engine, claim, cached, "cache")
         return
-    client = deliverer.clients[claim.account]
-    outcome = search(client, lookup, lambda: deliverer.wait_for_slot(client.account))
-    now = deliverer.clock()
+    outcome = search(gate.client, lookup, gate.take_slot)
     if outcome is None:  # the worker is stopping: hand the rows back untouched
-        lookups.retry_lookup(deliverer.engine, claim, claim.items, now, None, count_attempt=False)
+        transitions.retry_lookup(engine, claim, claim.items, gate.clock(), None, count_attempt=False)
         return
     fields: dict[str, object] = {"action": "lookup", "account": claim.account, "rows": len(claim.items)}
-    message = _masked(getattr(outcome, "message", ""), lookup)
-    if isinstance(outcome, lsq.OpportunityFound):
-        lookups.cache_opportunity(deliverer.engine, claim.account, lookup, outcome.opportunity_id, now)
-        _found(deliverer, claim, outcome.opportunity_id, "leadsquared")
-    elif isinstance(outcome, lsq.NotFound):
-        _not_found(deliverer, claim, message, fields)
-    elif isinstance(outcome, lsq.Unauthorized):
-        deliverer.pause(claim.account, outcome, fields)
-        lookups.retry_lookup(deliverer.engine, claim, claim.items, now, message, count_attempt=False)
-    elif isinstance(outcome, lsq.RateLimited):
-        until = deliverer.hold_off(client.account, outcome, fields)
-        lookups.retry_lookup(deliverer.engine, claim, claim.items, until, message, count_attempt=False)
-    elif isinstance(outcome, lsq.Retryable):
-        _retry(deliverer, claim, message, fields)
-    else:
+    verdict = gate.judge(outcome, fields)
+    message = _masked(verdict.message, lookup)
+    if verdict.reaction is Reaction.SETTLE and isinstance(outcome, OpportunityFound):
+        lookups.cache_opportunity(engine, claim.account, lookup, outcome.opportunity_id, gate.clock())
+        _found(gate, engine, claim, outcome.opportunity_id, "leadsquared")
+    elif verdict.reaction is Reaction.NOT_FOUND:
+        _not_found(gate, engine, claim, message, fields)
+    elif verdict.reaction in (Reaction.PAUSE, Reaction.HOLD_OFF):
+        transitions.retry_lookup(engine, claim, claim.items, verdict.due_at, message, count_attempt=False)
+    elif verdict.reaction in (Reaction.ISOLATE, Reaction.GIVE_UP):
         reason = f"LeadSquared refused the look-up of {lookup.describe()}: {message}"
         log.error(reason, extra={**fields, "outcome": "dead"})
-        lookups.mark_lookup_dead(deliverer.engine, claim, claim.items, reason)
+        transitions.mark_lookup_dead(engine, claim, claim.items, reason)
+    else:  # RETRY; and a read whose answer was lost changed nothing, so it is simply made again
+        _retry(gate, engine, claim, message, fields)
 
 
 def search(
@@ -95,7 +90,7 @@ def search(
         lead = client.lead_by_email(lookup.value)
     else:  # Phone or Mobile: config refuses any other field for this method
         lead = client.lead_by_phone(lookup.value)
-    if not isinstance(lead, lsq.LeadFound):
+    if not isinstance(lead, LeadFound):
         return lead
     if not take_slot():
         return None
@@ -117,43 +112,44 @@ def not_found_retry_at(item: WaitingActivity, now: float, policy: DeliverySettin
     return min(item.wait_until, now + pause)
 
 
-def _found(deliverer: Deliverer, claim: LookupClaim, opportunity_id: str, where: str) -> None:
-    moved = lookups.mark_resolved(deliverer.engine, claim, opportunity_id, deliverer.clock())
+def _found(gate: Gate, engine: sa.Engine, claim: LookupClaim, opportunity_id: str, where: str) -> None:
+    moved = transitions.mark_resolved(engine, claim, opportunity_id, gate.clock())
     fields = {"action": "lookup", "account": claim.account, "outcome": "found", "rows": moved}
     log.info(f"opportunity found for {claim.lookup.describe()}", extra={**fields, "found_in": where})
 
 
-def _not_found(deliverer: Deliverer, claim: LookupClaim, message: str, fields: dict[str, object]) -> None:
-    now = deliverer.clock()
+def _not_found(
+    gate: Gate, engine: sa.Engine, claim: LookupClaim, message: str, fields: dict[str, object]
+) -> None:
+    now = gate.clock()
     searched = claim.lookup.describe()
     expired = []
     for item in claim.items:
-        retry_at = not_found_retry_at(item, now, deliverer.policy)
+        retry_at = not_found_retry_at(item, now, gate.policy)
         if retry_at is None:
             expired.append(item)
         else:
-            lookups.retry_lookup(
-                deliverer.engine, claim, [item], retry_at, f"{message}; searching again", count_attempt=False
+            transitions.retry_lookup(
+                engine, claim, [item], retry_at, f"{message}; searching again", count_attempt=False
             )
     if expired:
         wait = max(item.wait_seconds for item in expired)
         reason = f"not found within {wait:g} s: {message} (searched {searched})"
-        lookups.mark_unresolved(deliverer.engine, claim, expired, reason)
+        transitions.mark_unresolved(engine, claim, expired, reason)
         log.warning(reason, extra={**fields, "outcome": "unresolved", "unresolved": len(expired)})
     else:
         log.info(f"{message}: searching again", extra={**fields, "outcome": "not_found"})
 
 
-def _retry(deliverer: Deliverer, claim: LookupClaim, message: str, fields: dict[str, object]) -> None:
+def _retry(
+    gate: Gate, engine: sa.Engine, claim: LookupClaim, message: str, fields: dict[str, object]
+) -> None:
     log.warning(message, extra={**fields, "outcome": "retry"})
-    now = deliverer.clock()
-    for item in claim.items:
-        decision = decide(item.attempts + 1, item.created_at, now, deliverer.policy)
-        if isinstance(decision, GiveUp):
-            reason = f"looking up {claim.lookup.describe()}: {message}; {decision.reason}"
-            lookups.mark_lookup_dead(deliverer.engine, claim, [item], reason)
-        else:
-            lookups.retry_lookup(deliverer.engine, claim, [item], decision.at, message, count_attempt=True)
+    plan = retry_or_give_up(claim.items, message, gate.clock(), gate.policy)
+    for item, at in plan.again:
+        transitions.retry_lookup(engine, claim, [item], at, message, count_attempt=True)
+    for item, reason in plan.given_up:
+        transitions.mark_lookup_dead(engine, claim, [item], f"looking up {claim.lookup.describe()}: {reason}")
 
 
 def _masked(message: str, lookup: LeadLookup) -> str:

@@ -16,16 +16,15 @@ import sqlalchemy as sa
 
 from bridge.config.load import ConfigError, credential_problems
 from bridge.leadsquared.client import LeadSquaredClient
-from bridge.leadsquared.outcomes import Found, Unauthorized
-from bridge.pipeline.deliver import Deliverer
+from bridge.pipeline.deliver import deliver
+from bridge.pipeline.gate import Gate
 from bridge.pipeline.reconcile import reconcile
 from bridge.pipeline.resolve import resolve
 from bridge.pipeline.transform import transform_received
 from bridge.services import Services
 from bridge.store import lookups, outbox
-from bridge.store.accounts import accounts_due_for_probe, postpone_probe, resume_account
-from bridge.store.lookups import LookupClaim
-from bridge.store.outbox import Batch
+from bridge.store.accounts import AccountStore, accounts_due_for_probe
+from bridge.store.claims import Batch, LookupClaim, release_expired
 from bridge.store.tables import ActivityStatus
 
 log = logging.getLogger(__name__)
@@ -49,11 +48,16 @@ class Worker:
         self.clock = clock
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
-        clients = delivery_clients(services)
-        self.deliverer = Deliverer(services.engine, clients, services.settings.delivery, self.stopping, clock)
+        controls = AccountStore(services.engine, clock)
+        policy = services.settings.delivery
+        self.gates = {
+            name: Gate(client, controls, policy, self.stopping, clock)
+            for name, client in delivery_clients(services).items()
+        }
         # More calls in flight than the window allows would only queue on the limiter.
         self.capacity = {
-            name: min(c.account.max_in_flight, c.account.calls_per_window) for name, c in clients.items()
+            name: min(gate.account.max_in_flight, gate.account.calls_per_window)
+            for name, gate in self.gates.items()
         }
         self.in_flight: Counter[str] = Counter()
         self.changed = threading.Condition()
@@ -89,7 +93,7 @@ class Worker:
         now = self.clock()
         if now >= self.next_sweep:
             self.next_sweep = now + SWEEP_INTERVAL_SECONDS
-            released, unknown = outbox.release_expired(self.services.engine, now)
+            released, unknown = release_expired(self.services.engine, now)
             if released or unknown:
                 log.warning(
                     "took back expired claims",
@@ -142,19 +146,20 @@ class Worker:
         free = self._free()
         now = self.clock()
         lease = self.services.settings.delivery.claim_lease_seconds
-        with_keys = [n for n in free if self.deliverer.clients[n].account.key_field]
+        with_keys = [n for n in free if self.gates[n].account.key_field]
         return outbox.claim_unknown(
             self.services.engine, self.worker_id, now, lease, with_keys
         ) or outbox.claim_batch(self.services.engine, self.worker_id, now, lease, free)
 
     def _handle(self, work: Batch | LookupClaim) -> None:
+        gate, engine = self.gates[work.account], self.services.engine
         try:
             if isinstance(work, LookupClaim):
-                resolve(self.deliverer, work)
+                resolve(gate, engine, work)
             elif work.status == ActivityStatus.RECONCILING:
-                reconcile(self.deliverer, work)
+                reconcile(gate, engine, work)
             else:
-                self.deliverer.deliver(work)
+                deliver(gate, engine, work)
         except Exception:
             # The claim expires and is taken again; nothing is lost or marked delivered.
             log.exception("work failed unexpectedly", extra={"action": "deliver", "account": work.account})
@@ -165,24 +170,7 @@ class Worker:
 
     def probe_paused_accounts(self, now: float) -> None:
         """Check the keys of paused accounts; resume those LeadSquared accepts again."""
-        interval = self.services.settings.delivery.probe_interval_seconds
         for name in accounts_due_for_probe(self.services.engine, now):
-            client = self.deliverer.clients.get(name)
-            if client is None or not self.deliverer.wait_for_slot(client.account):
-                continue
-            outcome = client.probe()
-            if isinstance(outcome, Found):
-                resume_account(self.services.engine, name)
-                log.warning(
-                    "account keys accepted again: deliveries resumed",
-                    extra={"action": "resume", "account": name},
-                )
-            else:
-                postpone_probe(self.services.engine, name, self.clock() + interval)
-                level = logging.CRITICAL if isinstance(outcome, Unauthorized) else logging.WARNING
-                message = getattr(outcome, "message", "unexpected answer")
-                log.log(
-                    level,
-                    f"account still paused: {message}",
-                    extra={"action": "probe", "account": name, "alarm": True},
-                )
+            gate = self.gates.get(name)
+            if gate is not None:
+                gate.probe()

@@ -1,10 +1,12 @@
-"""Account pauses: a 401 stops an account's deliveries until a probe succeeds."""
+"""Account state: a 401 pauses an account until a probe succeeds; AccountStore is the gate's view of it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 
-from bridge.store.limiter import ensure_account
+from bridge.store.limiter import block_until, ensure_account, reserve_call
 from bridge.store.tables import account_state
 
 
@@ -47,3 +49,31 @@ def accounts_due_for_probe(engine: sa.Engine, now: float) -> list[str]:
                 )
             ).scalars()
         )
+
+
+class AccountStore:
+    """One process's access to every account's window, hold-off and pause in the store."""
+
+    def __init__(self, engine: sa.Engine, clock: Callable[[], float]) -> None:
+        self.engine = engine
+        self.clock = clock
+
+    def reserve_call(self, account: str, limit: int, window_seconds: float) -> float:
+        """Reserve the account's earliest free slot; return when the call may leave."""
+        return reserve_call(self.engine, account, limit, window_seconds, self.clock)
+
+    def block_until(self, account: str, until: float, lowered_limit: int | None) -> None:
+        """Let no call of the account go before until, at the lowered limit for a while."""
+        block_until(self.engine, account, until, lowered_limit)
+
+    def pause(self, account: str, reason: str, probe_at: float) -> None:
+        """Stop claiming the account's activities until a probe succeeds."""
+        pause_account(self.engine, account, reason, probe_at)
+
+    def resume(self, account: str) -> None:
+        """Let the account's deliveries go again."""
+        resume_account(self.engine, account)
+
+    def postpone_probe(self, account: str, probe_at: float) -> None:
+        """Probe the paused account's keys again at probe_at."""
+        postpone_probe(self.engine, account, probe_at)

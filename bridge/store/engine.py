@@ -54,7 +54,3 @@ def _begin_immediate(connection: sa.Connection) -> None:
     # through SQLAlchemy's statement machinery cost a sixth of an ack's CPU.
     connection.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
 
-
-def is_postgresql(engine: sa.Engine) -> bool:
-    """Tell whether the engine speaks to PostgreSQL."""
-    return engine.dialect.name == "postgresql"

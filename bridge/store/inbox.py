@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from bridge.store.dialect import is_sqlite, upsert
 from bridge.store.tables import EventStatus, events
 
 
@@ -41,16 +41,15 @@ class Inbox:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
         insert = (
-            dialect.insert(events)
+            upsert(engine, events)
             .values({name: sa.bindparam(name) for name in _INSERTED})
             .on_conflict_do_nothing(index_elements=["source", "idempotency_key"])
             .returning(events.c.id)
         )
         self._insert = _Compiled(insert, engine.dialect)
         self._find = _Compiled(_FIND_EVENT, engine.dialect)
-        self._begin = "BEGIN IMMEDIATE" if engine.dialect.name == "sqlite" else None
+        self._begin = "BEGIN IMMEDIATE" if is_sqlite(engine) else None
 
     def insert(
         self, source: str, idempotency_key: str, event_type: str | None, body: bytes, received_at: float

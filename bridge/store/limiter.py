@@ -13,15 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from bridge.store.dialect import greatest, upsert
 from bridge.store.tables import account_state, rate_calls
 
 
 def ensure_account(connection: sa.Connection, account: str) -> None:
     """Create the account's state row if it is not there yet."""
-    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
-    connection.execute(dialect.insert(account_state).values(account=account).on_conflict_do_nothing())
+    connection.execute(upsert(connection, account_state).values(account=account).on_conflict_do_nothing())
 
 
 def reserve_call(
@@ -75,11 +74,7 @@ def block_until(engine: sa.Engine, account: str, until: float, lowered_limit: in
     """After a rate-limit answer: no call before `until`, and for an hour the limit LeadSquared named."""
     with engine.begin() as connection:
         ensure_account(connection, account)
-        values: dict[str, object] = {
-            "blocked_until": sa.func.max(account_state.c.blocked_until, until)
-            if engine.dialect.name == "sqlite"
-            else sa.func.greatest(account_state.c.blocked_until, until)
-        }
+        values: dict[str, object] = {"blocked_until": greatest(engine, account_state.c.blocked_until, until)}
         if lowered_limit is not None:
             values["calls_per_window"] = lowered_limit
             values["lowered_until"] = until + LOWERED_LIMIT_SECONDS

@@ -3,40 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bridge.leadsquared.activity import LeadLookup
-from bridge.store.outbox import Claim, claim_group
+from bridge.store.claims import Claim, LookupClaim, WaitingActivity, claim_group
+from bridge.store.dialect import upsert
 from bridge.store.tables import ActivityStatus, account_state, activities, opportunity_cache
-
-
-@dataclass(frozen=True)
-class WaitingActivity:
-    """An activity a worker holds while it looks up the opportunity."""
-
-    id: int
-    attempts: int
-    created_at: float
-    wait_seconds: float
-
-    @property
-    def wait_until(self) -> float:
-        """Return when a lead or opportunity still not found makes this activity unresolved."""
-        return self.created_at + self.wait_seconds
-
-
-@dataclass(frozen=True)
-class LookupClaim:
-    """Every activity of one account waiting on the same search, held by one worker."""
-
-    account: str
-    worker_id: str
-    lookup: LeadLookup
-    items: list[WaitingActivity]
 
 
 def claim_lookup(
@@ -69,74 +42,6 @@ def claim_lookup(
     return LookupClaim(group.head.account, worker_id, LeadLookup.from_json(group.head.lookup), items)
 
 
-def mark_resolved(engine: sa.Engine, claim: LookupClaim, opportunity_id: str, now: float) -> int:
-    """Give the activities their opportunity and make them due for delivery now.
-
-    Attempts start again from zero: failed look-ups must not use up the
-    attempts the delivery itself is allowed.
-    """
-    return _update(
-        engine,
-        claim,
-        claim.items,
-        status=ActivityStatus.PENDING,
-        opportunity_id=opportunity_id,
-        next_attempt_at=now,
-        attempts=0,
-        last_error=None,
-    )
-
-
-def retry_lookup(
-    engine: sa.Engine,
-    claim: LookupClaim,
-    items: Sequence[WaitingActivity],
-    retry_at: float,
-    reason: str | None,
-    count_attempt: bool,
-) -> int:
-    """Put activities back to wait for their look-up, due at retry_at."""
-    values: dict[str, Any] = {
-        "status": ActivityStatus.RESOLVING,
-        "next_attempt_at": retry_at,
-        "last_error": reason,
-    }
-    if count_attempt:
-        values["attempts"] = activities.c.attempts + 1
-    return _update(engine, claim, items, **values)
-
-
-def mark_unresolved(
-    engine: sa.Engine, claim: LookupClaim, items: Sequence[WaitingActivity], reason: str
-) -> int:
-    """Stop searching: the lead or opportunity was not found in time."""
-    return _update(engine, claim, items, status=ActivityStatus.UNRESOLVED, last_error=reason)
-
-
-def mark_lookup_dead(
-    engine: sa.Engine, claim: LookupClaim, items: Sequence[WaitingActivity], reason: str
-) -> int:
-    """Give up on activities whose look-up failed for good (refused, or out of attempts)."""
-    attempts = activities.c.attempts + 1
-    return _update(engine, claim, items, status=ActivityStatus.DEAD, last_error=reason, attempts=attempts)
-
-
-def _update(engine: sa.Engine, claim: LookupClaim, items: Sequence[WaitingActivity], **values: Any) -> int:
-    """Update rows this worker still holds; a claim taken back after its lease is left alone."""
-    if not items:
-        return 0
-    with engine.begin() as connection:
-        return connection.execute(
-            sa.update(activities)
-            .where(
-                activities.c.id.in_([item.id for item in items]),
-                activities.c.status == ActivityStatus.LOOKING_UP,
-                activities.c.claimed_by == claim.worker_id,
-            )
-            .values(claimed_by=None, claim_expires_at=None, **values)
-        ).rowcount
-
-
 def cached_opportunity(engine: sa.Engine, account: str, lookup: LeadLookup, now: float) -> str | None:
     """Return the opportunity id a recent look-up found for this search, if it has not expired."""
     with engine.connect() as connection:
@@ -158,9 +63,8 @@ def cache_opportunity(
     """Remember what a look-up found for cache_seconds, for every worker process."""
     if lookup.cache_seconds <= 0:
         return
-    dialect = sqlite if engine.dialect.name == "sqlite" else postgresql
     values = {"opportunity_id": opportunity_id, "expires_at": now + lookup.cache_seconds}
-    statement = dialect.insert(opportunity_cache).values(
+    statement = upsert(engine, opportunity_cache).values(
         account=account,
         lead_field=lookup.lead_field,
         lookup_value=lookup.value,

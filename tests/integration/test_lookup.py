@@ -18,7 +18,7 @@ from bridge.leadsquared.activity import Activity, LeadLookup
 from bridge.leadsquared.opportunities import lead_id, newest_opportunity
 from bridge.sandbox import SandboxServer, SandboxSettings, start_sandbox
 from bridge.services import Services
-from bridge.store import lookups, outbox
+from bridge.store import claims, lookups, outbox, transitions
 from bridge.store.engine import make_engine
 from bridge.store.inbox import Inbox
 from bridge.store.tables import account_state, opportunity_cache
@@ -326,11 +326,11 @@ def test_an_expired_lookup_claim_is_taken_back(database_url: str) -> None:
     held = lookups.claim_lookup(engine, "w1", now, 5, ["main"])
     assert held is not None and held.lookup == lookup
     assert lookups.claim_lookup(engine, "w2", now, 5, ["main"]) is None
-    assert outbox.release_expired(engine, now + 6) == (1, 0)
+    assert claims.release_expired(engine, now + 6) == (1, 0)
     again = lookups.claim_lookup(engine, "w2", now + 6, 5, ["main"])
     assert again is not None and [i.id for i in again.items] == [i.id for i in held.items]
     # The first worker's late answer no longer applies to rows it lost.
-    assert lookups.mark_resolved(engine, held, "opp-late", now + 7) == 0
+    assert transitions.mark_resolved(engine, held, "opp-late", now + 7) == 0
     engine.dispose()
 
 

@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from bridge.config.settings import DeliverySettings
 from bridge.leadsquared.activity import Activity
 from bridge.pipeline.retry import GiveUp, RetryAt, decide
-from bridge.store import outbox
+from bridge.store import claims, outbox, transitions
 from bridge.store.engine import make_engine
 from bridge.store.inbox import Inbox
 from bridge.store.limiter import reserve_call
@@ -132,9 +132,9 @@ def test_expired_claims_come_back_and_expired_sends_become_unknown(database_url:
     held = outbox.claim_batch(engine, "w1", now, 5, ["main"])
     sent = outbox.claim_batch(engine, "w1", now, 5, ["main"])
     assert held is not None and sent is not None
-    outbox.mark_sending(engine, sent, until=now + 5)
-    assert outbox.release_expired(engine, now + 1) == (0, 0)
-    assert outbox.release_expired(engine, now + 6) == (1, 1)
+    transitions.mark_sending(engine, sent, until=now + 5)
+    assert claims.release_expired(engine, now + 1) == (0, 0)
+    assert claims.release_expired(engine, now + 6) == (1, 1)
     again = outbox.claim_batch(engine, "w2", now + 6, 5, ["main"])
     assert again is not None and [i.id for i in again.items] == [i.id for i in held.items]
     engine.dispose()

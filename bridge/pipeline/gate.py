@@ -1,0 +1,202 @@
+"""One account's access to LeadSquared, and the one table from an outcome to what the bridge does.
+
+Every call a stage makes (a delivery, a look-up, a read-back, a probe) goes
+through its account's gate: a slot in the account's sliding window first,
+then the call, then `judge()`, which looks the outcome up in REACTIONS and
+does the part that concerns the whole account: a 401 pauses it (a probe
+resumes it), a 429 holds it off for a full window. What a reaction means for
+the stage's own rows (split, dead, due again) is the stage's business; which
+reaction an outcome gets is decided here alone, so a new outcome is one row.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Protocol
+
+from bridge.config.settings import AccountSettings, DeliverySettings
+from bridge.leadsquared.client import LeadSquaredClient
+from bridge.leadsquared.outcomes import (
+    BadRequest,
+    Found,
+    LeadFound,
+    NotFound,
+    OpportunityFound,
+    Outcome,
+    Posted,
+    RateLimited,
+    Rejected,
+    Retryable,
+    Unauthorized,
+    Unknown,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Reaction(enum.StrEnum):
+    """What the bridge does about an outcome."""
+
+    SETTLE = "settle"  # LeadSquared answered: per-row results, a read's body, a look-up's find
+    NOT_FOUND = "not_found"  # a look-up found no lead or opportunity (yet): search again later
+    ISOLATE = "isolate"  # the body was refused: split a batch until the bad rows stand alone
+    GIVE_UP = "give_up"  # no retry or split changes it: the rows are dead, with the message
+    PAUSE = "pause"  # the keys were refused: pause the account; rows wait, no attempt counted
+    HOLD_OFF = "hold_off"  # rate limited: no call for a full window; rows wait, no attempt counted
+    RETRY = "retry"  # the call did not take effect: back off, count an attempt
+    RECONCILE = "reconcile"  # a write may have taken effect: read back before posting again
+
+
+REACTIONS: Mapping[type[Outcome], Reaction] = MappingProxyType(
+    {
+        Posted: Reaction.SETTLE,
+        Found: Reaction.SETTLE,
+        OpportunityFound: Reaction.SETTLE,
+        LeadFound: Reaction.SETTLE,
+        NotFound: Reaction.NOT_FOUND,
+        BadRequest: Reaction.ISOLATE,
+        Rejected: Reaction.GIVE_UP,
+        Unauthorized: Reaction.PAUSE,
+        RateLimited: Reaction.HOLD_OFF,
+        Retryable: Reaction.RETRY,
+        Unknown: Reaction.RECONCILE,
+    }
+)
+
+
+def reaction_to(outcome: Outcome) -> Reaction:
+    """Return the reaction the table gives this outcome's type."""
+    return REACTIONS[type(outcome)]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """An outcome judged: the reaction, the message to record, and when held rows are due again."""
+
+    reaction: Reaction
+    message: str
+    due_at: float  # now, or the end of a hold-off: when rows that wait may go again
+
+
+def hold_off(outcome: RateLimited, account: AccountSettings, now: float) -> tuple[float, int | None]:
+    """Return until when no call may go after a rate-limit answer, and the lower limit it named, if any."""
+    window = outcome.window_seconds or account.window_seconds
+    lowered = outcome.limit if outcome.limit and outcome.limit < account.calls_per_window else None
+    return now + window + account.window_margin_seconds, lowered
+
+
+class AccountControls(Protocol):
+    """The store's side of an account: its sliding window, hold-offs and pause."""
+
+    def reserve_call(self, account: str, limit: int, window_seconds: float) -> float: ...
+
+    def block_until(self, account: str, until: float, lowered_limit: int | None) -> None: ...
+
+    def pause(self, account: str, reason: str, probe_at: float) -> None: ...
+
+    def resume(self, account: str) -> None: ...
+
+    def postpone_probe(self, account: str, probe_at: float) -> None: ...
+
+
+class Stopping(Protocol):
+    """The worker's stop signal: wait() returns True once it is set (threading.Event)."""
+
+    def wait(self, timeout: float | None = None) -> bool: ...
+
+    def is_set(self) -> bool: ...
+
+
+class Gate:
+    """One account's calls: a slot in its window before each, the account's reaction after."""
+
+    def __init__(
+        self,
+        client: LeadSquaredClient,
+        controls: AccountControls,
+        policy: DeliverySettings,
+        stopping: Stopping,
+        clock: Callable[[], float],
+    ) -> None:
+        self.client = client
+        self.controls = controls
+        self.policy = policy
+        self.stopping = stopping
+        self.clock = clock
+
+    @property
+    def account(self) -> AccountSettings:
+        """Return the account this gate calls."""
+        return self.client.account
+
+    def take_slot(self, before_send: Callable[[], None] | None = None) -> bool:
+        """Reserve a call in the account's window and sleep until it; False if stopping.
+
+        The limiter counts a call at its slot, so the call must leave at its
+        slot: when anything (a slow commit, a busy core) made us late, the slot
+        is given up and a fresh one reserved, rather than sending out of turn.
+        """
+        account = self.account
+        window = account.window_seconds + account.window_margin_seconds
+        late_tolerance = account.window_margin_seconds / 2
+        while True:
+            slot = self.controls.reserve_call(account.name, account.calls_per_window, window)
+            if self.stopping.wait(max(0.0, slot - self.clock())):
+                return False
+            if before_send is not None:
+                before_send()
+                before_send = None
+            if self.clock() - slot <= late_tolerance:
+                return True
+
+    def judge(self, outcome: Outcome, fields: Mapping[str, object]) -> Verdict:
+        """Look the outcome up in REACTIONS; pause or hold off the account where it says so."""
+        reaction = reaction_to(outcome)
+        now = self.clock()
+        due_at = now
+        if reaction is Reaction.PAUSE:
+            self._pause(outcome, fields, now)
+        elif reaction is Reaction.HOLD_OFF:
+            assert isinstance(outcome, RateLimited), "only a rate-limit answer holds an account off"
+            due_at = self._hold_off(outcome, fields, now)
+        return Verdict(reaction, outcome.message, due_at)
+
+    def probe(self) -> None:
+        """Check a paused account's keys: resume it when LeadSquared accepts them, else probe later."""
+        if not self.take_slot():
+            return
+        outcome = self.client.probe()
+        name = self.account.name
+        if reaction_to(outcome) is Reaction.SETTLE:
+            self.controls.resume(name)
+            log.warning(
+                "account keys accepted again: deliveries resumed", extra={"action": "resume", "account": name}
+            )
+            return
+        self.controls.postpone_probe(name, self.clock() + self.policy.probe_interval_seconds)
+        level = logging.CRITICAL if isinstance(outcome, Unauthorized) else logging.WARNING
+        log.log(
+            level,
+            f"account still paused: {outcome.message}",
+            extra={"action": "probe", "account": name, "alarm": True},
+        )
+
+    def _pause(self, outcome: Outcome, fields: Mapping[str, object], now: float) -> None:
+        log.critical(
+            "LeadSquared refused the account's keys: deliveries paused until a probe succeeds",
+            extra={**fields, "outcome": "paused", "alarm": True},
+        )
+        self.controls.pause(self.account.name, outcome.message, now + self.policy.probe_interval_seconds)
+
+    def _hold_off(self, outcome: RateLimited, fields: Mapping[str, object], now: float) -> float:
+        until, lowered = hold_off(outcome, self.account, now)
+        log.warning(
+            "rate limited: waiting a full window",
+            extra={**fields, "outcome": "rate_limited", "lowered_limit": lowered},
+        )
+        self.controls.block_until(self.account.name, until, lowered)
+        return until

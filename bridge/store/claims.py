@@ -1,0 +1,170 @@
+"""What a worker holds: claiming a group of activities, and taking back the claims of dead workers.
+
+A claim moves rows into a held status (claimed, looking_up, reconciling) with
+the worker's id and a lease; every later status change is in
+bridge/store/transitions.py. Rows another worker holds are skipped (FOR UPDATE
+SKIP LOCKED on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises claims).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from bridge.leadsquared.activity import LeadLookup
+from bridge.store.tables import ActivityStatus, activities
+
+
+@dataclass(frozen=True)
+class ClaimedActivity:
+    """An activity a worker holds."""
+
+    id: int
+    activity_key: str
+    request: dict[str, Any]
+    attempts: int
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Activities for one opportunity of one account, posted in one call."""
+
+    account: str
+    opportunity_id: str
+    items: list[ClaimedActivity]
+    # CLAIMED for a batch to post, RECONCILING for one to read back.
+    status: ActivityStatus = ActivityStatus.CLAIMED
+
+    def subset(self, items: Sequence[ClaimedActivity]) -> Batch:
+        """Return a batch of some of these items, for the same opportunity."""
+        return Batch(self.account, self.opportunity_id, list(items), self.status)
+
+
+@dataclass(frozen=True)
+class WaitingActivity:
+    """An activity a worker holds while it looks up the opportunity."""
+
+    id: int
+    attempts: int
+    created_at: float
+    wait_seconds: float
+
+    @property
+    def wait_until(self) -> float:
+        """Return when a lead or opportunity still not found makes this activity unresolved."""
+        return self.created_at + self.wait_seconds
+
+
+@dataclass(frozen=True)
+class LookupClaim:
+    """Every activity of one account waiting on the same search, held by one worker."""
+
+    account: str
+    worker_id: str
+    lookup: LeadLookup
+    items: list[WaitingActivity]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Who claims, until when, into which status, and how many rows at most."""
+
+    worker_id: str
+    expires_at: float
+    status: ActivityStatus
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class ClaimedGroup:
+    """The row that led a claim (account, group value, extras) and every row claimed with it."""
+
+    head: sa.Row[Any]
+    rows: Sequence[sa.Row[Any]]
+
+
+def claim_group(
+    engine: sa.Engine,
+    due: sa.ColumnElement[bool],
+    member: sa.ColumnElement[bool],
+    group_by: sa.Column[Any],
+    columns: Sequence[sa.Column[Any]],
+    claim: Claim,
+    head_columns: Sequence[sa.Column[Any]] = (),
+) -> ClaimedGroup | None:
+    """Claim, in one transaction, the member rows of the group whose due row is oldest.
+
+    A group is one account's rows sharing group_by (an opportunity, a look-up).
+    Rows another worker holds are skipped (FOR UPDATE SKIP LOCKED on
+    PostgreSQL; SQLite's BEGIN IMMEDIATE serialises claims).
+    """
+    with engine.begin() as connection:
+        head = connection.execute(
+            sa.select(activities.c.account, group_by, *head_columns)
+            .where(due)
+            .order_by(activities.c.next_attempt_at, activities.c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        ).first()
+        if head is None:
+            return None
+        rows = connection.execute(
+            sa.select(*columns)
+            .where(member, activities.c.account == head.account, group_by == head[1])
+            .order_by(activities.c.id)
+            .limit(claim.limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not rows:
+            return None
+        update_rows(
+            connection,
+            [row.id for row in rows],
+            status=claim.status,
+            claimed_by=claim.worker_id,
+            claim_expires_at=claim.expires_at,
+        )
+    return ClaimedGroup(head, rows)
+
+
+def release_expired(engine: sa.Engine, now: float) -> tuple[int, int]:
+    """Take back claims of dead workers: unsent ones and look-ups are due again, sent ones unknown."""
+    expired = activities.c.claim_expires_at < now
+    with engine.begin() as connection:
+        released = connection.execute(
+            sa.update(activities)
+            .where(activities.c.status == ActivityStatus.CLAIMED, expired)
+            .values(status=ActivityStatus.PENDING, claimed_by=None, claim_expires_at=None)
+        ).rowcount
+        unknown = connection.execute(
+            sa.update(activities)
+            .where(activities.c.status == ActivityStatus.SENDING, expired)
+            .values(
+                status=ActivityStatus.UNKNOWN,
+                claimed_by=None,
+                claim_expires_at=None,
+                next_attempt_at=now,
+                last_error="the worker stopped while the call was in flight",
+            )
+        ).rowcount
+        unknown += connection.execute(
+            sa.update(activities)
+            .where(activities.c.status == ActivityStatus.RECONCILING, expired)
+            .values(status=ActivityStatus.UNKNOWN, claimed_by=None, claim_expires_at=None)
+        ).rowcount
+        # A look-up only reads: one cut short is simply made again.
+        released += connection.execute(
+            sa.update(activities)
+            .where(activities.c.status == ActivityStatus.LOOKING_UP, expired)
+            .values(status=ActivityStatus.RESOLVING, claimed_by=None, claim_expires_at=None)
+        ).rowcount
+    return released, unknown
+
+
+def update_rows(connection: sa.Connection, ids: list[int], **values: Any) -> None:
+    """Set these columns on the activities with these ids."""
+    connection.execute(sa.update(activities).where(activities.c.id.in_(ids)).values(**values))
