@@ -1,1 +1,1 @@
-"""The store: inbox, outbox, rate limiter and account state over SQLAlchemy Core."""
+"""The store over SQLAlchemy Core: inbox, outbox, claims and their transitions, limiter, accounts, look-ups."""
