@@ -95,12 +95,8 @@ class LeadSquaredClient:
             "Paging": LOOKUP_PAGE,
         }
         answer = self._read("POST", OPPORTUNITIES_BY_LEAD_FIELD_PATH, {}, body)
-        if not isinstance(answer, Found):
-            return answer
-        found = newest_opportunity(answer.body, opportunity_type, type_required=True)
-        if found is None:
-            return NotFound(f"no lead with that {lead_field} has an opportunity of type {opportunity_type}")
-        return OpportunityFound("LeadSquared found the opportunity", opportunity_id=found)
+        missing = f"no lead with that {lead_field} has an opportunity of type {opportunity_type}"
+        return _newest(answer, opportunity_type, type_required=True, missing=missing)
 
     def lead_by_email(self, email: str) -> LeadFound | NotFound | ReadError:
         """Find a lead by its email address (Leads.GetByEmailaddress)."""
@@ -120,12 +116,8 @@ class LeadSquaredClient:
         """
         params = {"leadId": lead_id, "opportunityType": str(opportunity_type)}
         answer = self._read("POST", OPPORTUNITIES_OF_LEAD_PATH, params, {"Paging": LOOKUP_PAGE})
-        if not isinstance(answer, Found):
-            return answer
-        found = newest_opportunity(answer.body, opportunity_type, type_required=False)
-        if found is None:
-            return NotFound(f"the lead has no opportunity of type {opportunity_type}")
-        return OpportunityFound("LeadSquared found the opportunity", opportunity_id=found)
+        missing = f"the lead has no opportunity of type {opportunity_type}"
+        return _newest(answer, opportunity_type, type_required=False, missing=missing)
 
     def _lead(self, path: str, params: dict[str, str], searched: str) -> LeadFound | NotFound | ReadError:
         answer = self._read("GET", path, params, None)
@@ -134,7 +126,7 @@ class LeadSquaredClient:
         found = lead_id(answer.body)
         if not found:
             return NotFound(f"no lead with that {searched}", status=200)
-        return LeadFound("LeadSquared found the lead", lead_id=found)
+        return LeadFound("LeadSquared found the lead", status=200, lead_id=found)
 
     def _read(self, method: str, path: str, params: dict[str, str], body: Any) -> Found | ReadError:
         """Make a look-up call; a 200 with JSON is Found, anything else what to do next."""
@@ -231,6 +223,18 @@ def _bulk_outcome(answer: requests.Response) -> Outcome:
     except (ValueError, KeyError, TypeError):
         return Unknown("LeadSquared answered 200 without per-row results", status=200)
     return Posted("LeadSquared answered 200", status=200, rows=rows)
+
+
+def _newest(
+    answer: Found | ReadError, opportunity_type: int, type_required: bool, missing: str
+) -> OpportunityFound | NotFound | ReadError:
+    """Return the newest opportunity of the type in a list answer, else NotFound saying `missing`."""
+    if not isinstance(answer, Found):
+        return answer
+    found = newest_opportunity(answer.body, opportunity_type, type_required)
+    if found is None:
+        return NotFound(missing, status=200)
+    return OpportunityFound("LeadSquared found the opportunity", status=200, opportunity_id=found)
 
 
 def _found(answer: requests.Response) -> Found | Retryable:

@@ -1,1 +1,1 @@
-"""The store over SQLAlchemy Core: inbox, outbox, claims and their transitions, limiter, accounts, look-ups."""
+"""The store over SQLAlchemy Core: inbox, outbox, claims, transitions, limiter, accounts, look-ups."""
