@@ -282,7 +282,7 @@ def test_a_timeout_whose_call_was_lost_is_posted_again(
 def test_a_read_back_that_keeps_failing_gives_up_at_the_maximum_age(
     tmp_path: Path, database_url: str, sandbox: SandboxServer
 ) -> None:
-    """An unknown row whose read-back fails past max_age_seconds is dead, saying so, and never posted again."""
+    """An unknown row whose read-back fails past max_age_seconds is dead, saying why, and is not reposted."""
     config = (
         TEST_CONFIG.replace("timeout_seconds = 5", "timeout_seconds = 0.5")
         .replace("max_age_seconds = 3600", "max_age_seconds = 2")
@@ -290,7 +290,8 @@ def test_a_read_back_that_keeps_failing_gives_up_at_the_maximum_age(
     )
     services = make_services(tmp_path, database_url, sandbox, config)
     add_fault(sandbox.url, path=BULK, delay_seconds=1.5)
-    add_fault(sandbox.url, path="GetActivitiesOfOpportunity", status=500, times=1000, body={"Message": "down"})
+    read_back = "GetActivitiesOfOpportunity"
+    add_fault(sandbox.url, path=read_back, status=500, times=1000, body={"Message": "down"})
     accept(create_app(services).test_client(), 1, 1)
     run_worker_until(services, settled(services))
     [row] = activity_rows(services)
