@@ -29,20 +29,20 @@ from werkzeug.test import Client
 
 from bench import minimal_receiver
 from bench.load import WEBHOOK_PATH, payment_body, payments
-from bench.stack import WEBHOOK_SECRET, bridge_env, migrate
+from bench.stack import REPO, WEBHOOK_SECRET, bridge_env, migrate
 
 # (area, substring of the profiled function's file or name), first match wins.
 AREAS = (
     ("SQLite (execute, commit with its fsync)", "sqlite3"),
     ("SQLAlchemy", "/sqlalchemy/"),
-    ("logging (bridge/logs.py + stdlib)", "/logging/"),
-    ("logging (bridge/logs.py + stdlib)", "bridge/logs.py"),
+    ("logging (bridge/observe/logs.py + stdlib)", "/logging/"),
+    ("logging (bridge/observe/logs.py + stdlib)", "bridge/observe/logs.py"),
     ("Flask, Werkzeug (incl. test client)", "/flask/"),
     ("Flask, Werkzeug (incl. test client)", "/werkzeug/"),
     ("json", "/json/"),
     ("HMAC, hashlib", "hmac"),
     ("HMAC, hashlib", "_hashlib"),
-    ("bridge, transforms, bench code", "/work/main/"),
+    ("bridge, transforms, bench code", f"{REPO}/"),
 )
 Request = tuple[bytes, dict[str, str]]
 

@@ -2,7 +2,7 @@
 
 Times are float seconds since the epoch, so that SQLite and PostgreSQL compare
 them the same way and the rate limiter can reason in fractions of a second.
-The migrations in bridge/migrations create exactly these tables.
+The migrations in bridge/store/migrations create exactly these tables.
 """
 
 from __future__ import annotations
