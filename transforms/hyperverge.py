@@ -25,12 +25,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from bridge.sources.formats import lsq_datetime_from_iso
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, body_hash_key, event_type_at
 from bridge.sources.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import formatted, text
+from bridge.sources.values import iso_datetime, required_text, text
 
 APPLICATION_VALUES = ("transaction_id", "event_type", "application_status", "event_at")
 EVENT_VALUES = {
@@ -58,21 +57,14 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one HyperVerge application event."""
     if event_type not in EVENT_VALUES:
         raise TransformError(f"hyperverge has no transform for {event_type!r}")
-    transaction_id = text(payload.get("transactionId"))
-    if not transaction_id:
-        raise TransformError("transactionId is missing")
     return [
         {
-            "transaction_id": transaction_id,
+            "transaction_id": required_text(payload, "transactionId"),
             "event_type": event_type,
             "application_status": text(payload.get("applicationStatus")),
-            "event_at": _datetime(payload, "eventTime"),
+            "event_at": iso_datetime(payload, "eventTime"),
         }
     ]
-
-
-def _datetime(payload: Mapping[str, Any], key: str) -> str | None:
-    return formatted(lsq_datetime_from_iso, payload.get(key), key)
 
 
 def configure(scheme: Mapping[str, Any]) -> SourceKind:

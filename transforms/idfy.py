@@ -23,12 +23,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from bridge.sources.formats import lsq_datetime_from_iso
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, body_hash_key, event_type_at
 from bridge.sources.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import formatted, text
+from bridge.sources.values import iso_datetime, required_text, text
 
 TASK_VALUES = (
     "request_id",
@@ -60,25 +59,18 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one finished IDfy task."""
     if event_type not in EVENT_VALUES:
         raise TransformError(f"idfy has no transform for {event_type!r}")
-    request_id = text(payload.get("request_id"))
-    if not request_id:
-        raise TransformError("request_id is missing")
     return [
         {
-            "request_id": request_id,
+            "request_id": required_text(payload, "request_id"),
             "task_id": text(payload.get("task_id")),
             "group_id": text(payload.get("group_id")),
             "task_type": text(payload.get("type")),
             "action": text(payload.get("action")),
             "status": text(payload.get("status")),
-            "created_at": _datetime(payload, "created_at"),
-            "completed_at": _datetime(payload, "completed_at"),
+            "created_at": iso_datetime(payload, "created_at"),
+            "completed_at": iso_datetime(payload, "completed_at"),
         }
     ]
-
-
-def _datetime(payload: Mapping[str, Any], key: str) -> str | None:
-    return formatted(lsq_datetime_from_iso, payload.get(key), key)
 
 
 def configure(scheme: Mapping[str, Any]) -> SourceKind:

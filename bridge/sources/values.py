@@ -1,11 +1,18 @@
-"""Helpers every transform shares to turn payload values into LeadSquared text."""
+"""Helpers every transform shares to turn payload values into LeadSquared text.
+
+Each reads `entity[key]` and, when the value is missing or wrong, raises a
+TransformError naming where it is: `path.key`, or `key` alone at the top of
+the payload (path "").
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bridge.sources.formats import lsq_datetime, lsq_datetime_from_iso
 from bridge.sources.kind import TransformError
+from bridge.sources.payload import value_at
 
 
 def text(value: Any) -> str | None:
@@ -17,6 +24,14 @@ def text(value: Any) -> str | None:
     return str(value)
 
 
+def required_text(entity: Mapping[str, Any], key: str, path: str = "") -> str:
+    """Return entity[key] as text; an absent or empty value fails naming its path."""
+    value = text(entity.get(key))
+    if not value:
+        raise TransformError(f"{joined(path, key)} is missing")
+    return value
+
+
 def formatted(format_value: Callable[[Any], str], value: Any, path: str) -> str | None:
     """Return a value through a format, None when absent; a bad value fails naming its path."""
     if value is None:
@@ -25,3 +40,38 @@ def formatted(format_value: Callable[[Any], str], value: Any, path: str) -> str 
         return format_value(value)
     except ValueError as error:
         raise TransformError(f"{path}: {error}") from None
+
+
+def formatted_at(
+    format_value: Callable[[Any], str], entity: Mapping[str, Any], key: str, path: str = ""
+) -> str | None:
+    """Return entity[key] through a format, None when absent; a bad value fails naming path.key."""
+    return formatted(format_value, entity.get(key), joined(path, key))
+
+
+def iso_datetime(entity: Mapping[str, Any], key: str, path: str = "") -> str | None:
+    """Return entity[key], an ISO 8601 time with an offset, as LeadSquared's UTC time."""
+    return formatted_at(lsq_datetime_from_iso, entity, key, path)
+
+
+def unix_datetime(entity: Mapping[str, Any], key: str, path: str = "") -> str | None:
+    """Return entity[key], a Unix time in seconds, as LeadSquared's UTC time."""
+    return formatted_at(lsq_datetime, entity, key, path)
+
+
+def required_object(payload: Any, path: str) -> Mapping[str, Any]:
+    """Return the JSON object at a dotted path; one that is absent or not an object fails naming it."""
+    found = value_at(payload, path)
+    if not isinstance(found, Mapping):
+        raise TransformError(f"{path} is missing")
+    return found
+
+
+def mapping_or_empty(value: Any) -> Mapping[str, Any]:
+    """Return a JSON object as it is and anything else as an empty one, for optional sub-objects."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def joined(path: str, key: str) -> str:
+    """Return the dotted path of key below path; key alone at the top of the payload."""
+    return f"{path}.{key}" if path else key
