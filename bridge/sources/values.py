@@ -10,18 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bridge.sources.formats import lsq_datetime, lsq_datetime_from_iso
+from bridge.sources.formats import as_text, lsq_datetime, lsq_datetime_from_iso
 from bridge.sources.kind import TransformError
 from bridge.sources.payload import value_at
 
 
 def text(value: Any) -> str | None:
-    """Return a scalar as text (booleans as true/false); None for absent values and containers."""
+    """Return a JSON scalar as LeadSquared text (formats.as_text); None for absent values and containers."""
     if value is None or isinstance(value, Mapping | list):
         return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return as_text(value)
 
 
 def required_text(entity: Mapping[str, Any], key: str, path: str = "") -> str:
