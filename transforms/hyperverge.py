@@ -21,13 +21,11 @@ the customer when the SDK starts: our choice is the LeadSquared opportunity id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import Sequence
 
-from bridge.sources.kind import SourceKind, TransformError, Values
+from bridge.sources.kind import TransformError, Values
 from bridge.sources.payload import Payload, body_hash_key, event_type_at
-from bridge.sources.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
+from bridge.sources.scheme_options import token_source
 from bridge.sources.signatures.scheme import HeaderLookup
 from bridge.sources.values import iso_datetime, required_text, text
 
@@ -67,18 +65,5 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     ]
 
 
-def configure(scheme: Mapping[str, Any]) -> SourceKind:
-    """Return the kind with its token where the source says: a header (default) or the URL."""
-    return replace(SOURCE, signature=shared_token(SchemeOptions(scheme, TOKEN_KEYS), default_in="header"))
-
-
-SOURCE = SourceKind(
-    name="hyperverge",
-    content_type="application/json",
-    signature=shared_token(SchemeOptions({}, TOKEN_KEYS), default_in="header"),
-    event_values=EVENT_VALUES,
-    idempotency_key=idempotency_key,
-    event_type=event_type,
-    transform=transform,
-    configure=configure,
-)
+# The token rides in a header by default: HyperVerge's webhook config passes custom headers.
+SOURCE = token_source("hyperverge", "header", EVENT_VALUES, idempotency_key, event_type, transform)

@@ -19,13 +19,11 @@ pass the LeadSquared opportunity id as the task's `group_id` (IDfy echoes it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import Sequence
 
-from bridge.sources.kind import SourceKind, TransformError, Values
+from bridge.sources.kind import TransformError, Values
 from bridge.sources.payload import Payload, body_hash_key, event_type_at
-from bridge.sources.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
+from bridge.sources.scheme_options import token_source
 from bridge.sources.signatures.scheme import HeaderLookup
 from bridge.sources.values import iso_datetime, required_text, text
 
@@ -73,18 +71,5 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     ]
 
 
-def configure(scheme: Mapping[str, Any]) -> SourceKind:
-    """Return the kind with its token where the source says: in the URL (default) or a header."""
-    return replace(SOURCE, signature=shared_token(SchemeOptions(scheme, TOKEN_KEYS), default_in="path"))
-
-
-SOURCE = SourceKind(
-    name="idfy",
-    content_type="application/json",
-    signature=shared_token(SchemeOptions({}, TOKEN_KEYS), default_in="path"),
-    event_values=EVENT_VALUES,
-    idempotency_key=idempotency_key,
-    event_type=event_type,
-    transform=transform,
-    configure=configure,
-)
+# The token rides in the URL by default: IDfy takes a callback URL and no custom header.
+SOURCE = token_source("idfy", "path", EVENT_VALUES, idempotency_key, event_type, transform)
