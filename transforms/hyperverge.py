@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bridge.sources.kind import TransformError, Values
-from bridge.sources.payload import Payload, body_hash_key, event_type_at
+from bridge.sources.payload import Payload, event_type_at
 from bridge.sources.scheme_options import token_source
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import iso_datetime, required_text, text
+from bridge.sources.values import composite_key, iso_datetime, required_text, text
 
 APPLICATION_VALUES = ("transaction_id", "event_type", "application_status", "event_at")
 EVENT_VALUES = {
@@ -41,10 +41,7 @@ KEY_PARTS = ("transactionId", "eventType", "applicationStatus")
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return transactionId:eventType:applicationStatus, or the body's hash without a transaction id."""
-    parts = [text(payload.get(name)) for name in KEY_PARTS]
-    if not parts[0] or not parts[0].strip():
-        return body_hash_key(body)
-    return ":".join((part or "").strip() for part in parts)
+    return composite_key(payload, body, *KEY_PARTS)
 
 
 # The eventType, e.g. 'FINISH_TRANSACTION_WEBHOOK'.

@@ -22,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bridge.sources.kind import TransformError, Values
-from bridge.sources.payload import Payload, body_hash_key, event_type_at
+from bridge.sources.payload import Payload, event_type_at
 from bridge.sources.scheme_options import token_source
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import iso_datetime, required_text, text
+from bridge.sources.values import composite_key, iso_datetime, required_text, text
 
 TASK_VALUES = (
     "request_id",
@@ -42,11 +42,7 @@ EVENT_VALUES = {"completed": TASK_VALUES, "failed": TASK_VALUES}
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return request_id:status (a task reports each outcome once), or the body's hash."""
-    request_id = text(payload.get("request_id"))
-    status = text(payload.get("status"))
-    if request_id and request_id.strip():
-        return f"{request_id.strip()}:{(status or '').strip()}"
-    return body_hash_key(body)
+    return composite_key(payload, body, "request_id", "status")
 
 
 # The task's status, e.g. 'completed'.

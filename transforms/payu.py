@@ -32,10 +32,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from bridge.sources.kind import SourceKind, TransformError, Values
-from bridge.sources.payload import Payload, body_hash_key, parse_form
+from bridge.sources.payload import Payload, parse_form
 from bridge.sources.signatures import PayuReverseHash
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import text
+from bridge.sources.values import composite_key, text
 
 CONTENT_TYPE = "application/x-www-form-urlencoded"
 # PayU writes addedon in India Standard Time and does not say so in the value.
@@ -64,11 +64,7 @@ EVENT_VALUES = {
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return txnid:<id>:<status> (both covered by the hash), else a hash of the body."""
-    txnid = text(payload.get("txnid")) or ""
-    txnid = txnid.strip()
-    if not txnid:
-        return body_hash_key(body)
-    return f"txnid:{txnid}:{(text(payload.get('status')) or '').strip()}"
+    return composite_key(payload, body, "txnid", "status", prefix="txnid:")
 
 
 def event_type(payload: Payload) -> str | None:

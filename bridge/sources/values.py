@@ -12,7 +12,7 @@ from typing import Any
 
 from bridge.sources.formats import as_text, lsq_datetime, lsq_datetime_from_iso
 from bridge.sources.kind import TransformError
-from bridge.sources.payload import value_at
+from bridge.sources.payload import Payload, body_hash_key, value_at
 
 
 def text(value: Any) -> str | None:
@@ -68,6 +68,18 @@ def required_object(payload: Any, path: str) -> Mapping[str, Any]:
 def mapping_or_empty(value: Any) -> Mapping[str, Any]:
     """Return a JSON object as it is and anything else as an empty one, for optional sub-objects."""
     return value if isinstance(value, Mapping) else {}
+
+
+def composite_key(payload: Payload, body: bytes, *names: str, prefix: str = "") -> str:
+    """Return prefix and the named top-level values, trimmed, ':'-joined; without the first, the body's hash.
+
+    For providers that send no event id: the first name identifies the subject
+    (a task, a transaction), the rest tell its outcomes apart.
+    """
+    parts = [(text(payload.get(name)) or "").strip() for name in names]
+    if not parts[0]:
+        return body_hash_key(body)
+    return prefix + ":".join(parts)
 
 
 def joined(path: str, key: str) -> str:
