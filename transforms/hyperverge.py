@@ -7,8 +7,9 @@ public; see ../shared/reference/webhook-sources.md, 7.5). Its webhook config
 `headers`, so the bridge's default is a secret token in a header:
 `X-Webhook-Token: <HYPERVERGE_WEBHOOK_SECRET>` (`[sources.hyperverge.scheme]`
 `token_in`, `token_header` change that), plus the source's `allowed_ips`.
-That is weaker than a signature (bridge/signatures/shared_token.py): fetch
-the application's result from HyperVerge's results API before acting on it.
+That is weaker than a signature (bridge/sources/signatures/shared_token.py):
+fetch the application's result from HyperVerge's results API before acting
+on it.
 
 Payload (unconfirmed, from third-party sample code): `{transactionId,
 eventType, applicationStatus, eventTime}`. Event types:

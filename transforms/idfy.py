@@ -7,8 +7,8 @@ completes or fails. So the bridge authenticates it with a secret token in the
 URL (`/webhooks/idfy/<IDFY_WEBHOOK_SECRET>`, the default, since IDfy takes a
 URL and no custom header) or in a header (`[sources.idfy.scheme] token_in =
 "header"`), plus the source's `allowed_ips`. That is weaker than a signature:
-see bridge/signatures/shared_token.py; confirm a result with IDfy's task API
-(by request_id) before acting on it.
+see bridge/sources/signatures/shared_token.py; confirm a result with IDfy's
+task API (by request_id) before acting on it.
 
 Payload (unconfirmed, the shape of an eve v3 task): `{action, type,
 request_id, task_id, group_id, status, result, created_at, completed_at}`.

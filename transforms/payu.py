@@ -1,6 +1,6 @@
 """PayU India: payment success and failure webhooks (form-encoded, not JSON).
 
-Signature: the body's `hash` field, PayU's reverse hash (bridge.signatures.payu_hash):
+Signature: the body's `hash` field, PayU's reverse hash (bridge.sources.signatures.payu_hash):
 plain SHA-512, lowercase hex, of
 `SALT|status||||||udf5|udf4|udf3|udf2|udf1|email|firstname|productinfo|amount|txnid|key`,
 with `additionalCharges|` in front when that field is sent. The configured secret is
