@@ -188,6 +188,8 @@ def _entity(payload: Payload, name: str) -> Mapping[str, Any]:
 
 
 def _entity_path(name: str) -> str:
+    # Ids and amounts are named by the entity's full path; times by the entity
+    # alone (subscription.current_end), as the messages always have been.
     return f"payload.{name}.entity"
 
 

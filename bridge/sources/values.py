@@ -1,8 +1,9 @@
 """Helpers every transform shares to turn payload values into LeadSquared text.
 
-Each reads `entity[key]` and, when the value is missing or wrong, raises a
-TransformError naming where it is: `path.key`, or `key` alone at the top of
-the payload (path "").
+The readers of `entity[key]` take the path of the entity in the payload, so
+that a value that is missing or wrong raises a TransformError naming where it
+is: `path.key`, or `key` alone at the top of the payload (path ""). Each
+transform passes the prefix its messages have always used.
 """
 
 from __future__ import annotations
