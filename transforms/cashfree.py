@@ -40,16 +40,15 @@ sets when creating the order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bridge.sources.formats import lsq_datetime_from_iso
 from bridge.sources.kind import SourceKind, TransformError, Values
-from bridge.sources.payload import Payload, body_hash_key, event_type_at
+from bridge.sources.payload import Payload, body_hash_key, event_type_at, value_at
 from bridge.sources.signatures import HmacSignature, SignedTimestamp
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import formatted, text
+from bridge.sources.values import formatted_at, iso_datetime, mapping_or_empty, required_object, text
 
 PAYMENT_VALUES = (
     "cf_payment_id",
@@ -75,6 +74,7 @@ EVENT_VALUES = {
 }
 
 PAISA = Decimal("0.01")
+PAYMENT_PATH = "data.payment"
 
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
@@ -82,9 +82,8 @@ def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str
     header = (headers.get("x-idempotency-key") or "").strip()
     if header:
         return header
-    payment = _mapping(_mapping(payload).get("data")).get("payment")
-    payment_id = _mapping(payment).get("cf_payment_id")
-    type_ = _mapping(payload).get("type")
+    payment_id = value_at(payload, f"{PAYMENT_PATH}.cf_payment_id")
+    type_ = value_at(payload, "type")
     if isinstance(type_, str) and type_ and _is_id(payment_id):
         return f"{type_}:{payment_id}"
     return body_hash_key(body)
@@ -98,22 +97,18 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Cashfree payment webhook."""
     if event_type not in EVENT_VALUES:
         raise TransformError(f"cashfree has no transform for {event_type!r}")
-    data = payload.get("data")
-    if not isinstance(data, Mapping):
-        raise TransformError("data is missing")
-    payment = data.get("payment")
-    if not isinstance(payment, Mapping):
-        raise TransformError("data.payment is missing")
-    order = _mapping(data.get("order"))
-    error = _mapping(data.get("error_details"))
+    data = required_object(payload, "data")
+    payment = required_object(payload, PAYMENT_PATH)
+    order = mapping_or_empty(data.get("order"))
+    error = mapping_or_empty(data.get("error_details"))
     payment_id = payment.get("cf_payment_id")
     if not _is_id(payment_id):
-        raise TransformError("data.payment.cf_payment_id is missing")
+        raise TransformError(f"{PAYMENT_PATH}.cf_payment_id is missing")
     return [
         {
             "cf_payment_id": str(payment_id),
             "order_id": text(order.get("order_id")),
-            "amount": formatted(rupees, payment.get("payment_amount"), "data.payment.payment_amount"),
+            "amount": formatted_at(rupees, payment, "payment_amount", PAYMENT_PATH),
             "currency": text(payment.get("payment_currency")),
             "status": text(payment.get("payment_status")),
             "payment_method": _method(payment.get("payment_method")),
@@ -123,10 +118,8 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
             "error_code": text(error.get("error_code")),
             "error_description": text(error.get("error_description")),
             "error_reason": text(error.get("error_reason")),
-            "payment_time": formatted(
-                lsq_datetime_from_iso, payment.get("payment_time"), "data.payment.payment_time"
-            ),
-            "event_at": formatted(lsq_datetime_from_iso, payload.get("event_time"), "event_time"),
+            "payment_time": iso_datetime(payment, "payment_time", PAYMENT_PATH),
+            "event_at": iso_datetime(payload, "event_time"),
         }
     ]
 
@@ -150,12 +143,8 @@ def rupees(value: Any) -> str:
 
 def _method(value: Any) -> str | None:
     """Return the payment method: the one key of payment_method, e.g. 'upi' of {'upi': {...}}."""
-    names = [name for name, details in _mapping(value).items() if details is not None]
+    names = [name for name, details in mapping_or_empty(value).items() if details is not None]
     return names[0] if names else None
-
-
-def _mapping(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 def _is_id(value: Any) -> bool:

@@ -39,7 +39,7 @@ from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, event_type_at, payload_id_key
 from bridge.sources.signatures import HmacSignature
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import formatted, text
+from bridge.sources.values import formatted_at, required_text, text
 
 KYC_VALUES = (
     "webhook_id",
@@ -85,7 +85,7 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Digio event."""
     common = {
         "webhook_id": text(payload.get("id")),
-        "event_at": formatted(unix_or_iso_datetime, payload.get("created_at"), "created_at"),
+        "event_at": formatted_at(unix_or_iso_datetime, payload, "created_at"),
     }
     if event_type in ("KYC_REQUEST_APPROVED", "KYC_REQUEST_REJECTED"):
         path, kyc_request = _entity(payload, KYC_ENTITY)
@@ -99,7 +99,7 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
 def kyc_values(kyc_request: Mapping[str, Any], path: str) -> dict[str, str | None]:
     """Return the values of a KYC request entity."""
     return {
-        "kyc_request_id": _required_text(kyc_request, "id", path),
+        "kyc_request_id": required_text(kyc_request, "id", path),
         "status": text(kyc_request.get("status")),
         "reference_id": text(kyc_request.get("reference_id")),
         "customer_identifier": text(kyc_request.get("customer_identifier")),
@@ -111,7 +111,7 @@ def kyc_values(kyc_request: Mapping[str, Any], path: str) -> dict[str, str | Non
 def document_values(document: Mapping[str, Any], path: str) -> dict[str, str | None]:
     """Return the values of an eSign document entity; signers are its signing parties' names."""
     return {
-        "document_id": _required_text(document, "id", path),
+        "document_id": required_text(document, "id", path),
         "agreement_status": text(document.get("agreement_status")),
         "file_name": text(document.get("file_name")),
         "reference_id": text(document.get("reference_id")),
@@ -131,13 +131,6 @@ def _entity(payload: Payload, name: str) -> tuple[str, Mapping[str, Any]]:
             return f"payload.{key}", value
     held = ", ".join(sorted(entities)) or "nothing"
     raise TransformError(f"payload.{name} is missing (payload holds {held})")
-
-
-def _required_text(entity: Mapping[str, Any], key: str, path: str) -> str:
-    value = text(entity.get(key))
-    if not value:
-        raise TransformError(f"{path}.{key} is missing")
-    return value
 
 
 def _signers(parties: Any, path: str) -> str | None:

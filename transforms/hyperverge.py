@@ -7,8 +7,9 @@ public; see ../shared/reference/webhook-sources.md, 7.5). Its webhook config
 `headers`, so the bridge's default is a secret token in a header:
 `X-Webhook-Token: <HYPERVERGE_WEBHOOK_SECRET>` (`[sources.hyperverge.scheme]`
 `token_in`, `token_header` change that), plus the source's `allowed_ips`.
-That is weaker than a signature (bridge/signatures/shared_token.py): fetch
-the application's result from HyperVerge's results API before acting on it.
+That is weaker than a signature (bridge/sources/signatures/shared_token.py):
+fetch the application's result from HyperVerge's results API before acting
+on it.
 
 Payload (unconfirmed, from third-party sample code): `{transactionId,
 eventType, applicationStatus, eventTime}`. Event types:
@@ -21,16 +22,13 @@ the customer when the SDK starts: our choice is the LeadSquared opportunity id.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import Sequence
 
-from bridge.sources.formats import lsq_datetime_from_iso
-from bridge.sources.kind import SourceKind, TransformError, Values
-from bridge.sources.payload import Payload, body_hash_key, event_type_at
-from bridge.sources.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
+from bridge.sources.kind import TransformError, Values
+from bridge.sources.payload import Payload, event_type_at
+from bridge.sources.scheme_options import token_source
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import formatted, text
+from bridge.sources.values import composite_key, iso_datetime, required_text, text
 
 APPLICATION_VALUES = ("transaction_id", "event_type", "application_status", "event_at")
 EVENT_VALUES = {
@@ -44,10 +42,7 @@ KEY_PARTS = ("transactionId", "eventType", "applicationStatus")
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return transactionId:eventType:applicationStatus, or the body's hash without a transaction id."""
-    parts = [text(payload.get(name)) for name in KEY_PARTS]
-    if not parts[0] or not parts[0].strip():
-        return body_hash_key(body)
-    return ":".join((part or "").strip() for part in parts)
+    return composite_key(payload, body, *KEY_PARTS)
 
 
 # The eventType, e.g. 'FINISH_TRANSACTION_WEBHOOK'.
@@ -58,35 +53,15 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one HyperVerge application event."""
     if event_type not in EVENT_VALUES:
         raise TransformError(f"hyperverge has no transform for {event_type!r}")
-    transaction_id = text(payload.get("transactionId"))
-    if not transaction_id:
-        raise TransformError("transactionId is missing")
     return [
         {
-            "transaction_id": transaction_id,
+            "transaction_id": required_text(payload, "transactionId"),
             "event_type": event_type,
             "application_status": text(payload.get("applicationStatus")),
-            "event_at": _datetime(payload, "eventTime"),
+            "event_at": iso_datetime(payload, "eventTime"),
         }
     ]
 
 
-def _datetime(payload: Mapping[str, Any], key: str) -> str | None:
-    return formatted(lsq_datetime_from_iso, payload.get(key), key)
-
-
-def configure(scheme: Mapping[str, Any]) -> SourceKind:
-    """Return the kind with its token where the source says: a header (default) or the URL."""
-    return replace(SOURCE, signature=shared_token(SchemeOptions(scheme, TOKEN_KEYS), default_in="header"))
-
-
-SOURCE = SourceKind(
-    name="hyperverge",
-    content_type="application/json",
-    signature=shared_token(SchemeOptions({}, TOKEN_KEYS), default_in="header"),
-    event_values=EVENT_VALUES,
-    idempotency_key=idempotency_key,
-    event_type=event_type,
-    transform=transform,
-    configure=configure,
-)
+# The token rides in a header by default: HyperVerge's webhook config passes custom headers.
+SOURCE = token_source("hyperverge", "header", EVENT_VALUES, idempotency_key, event_type, transform)

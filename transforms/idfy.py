@@ -7,8 +7,8 @@ completes or fails. So the bridge authenticates it with a secret token in the
 URL (`/webhooks/idfy/<IDFY_WEBHOOK_SECRET>`, the default, since IDfy takes a
 URL and no custom header) or in a header (`[sources.idfy.scheme] token_in =
 "header"`), plus the source's `allowed_ips`. That is weaker than a signature:
-see bridge/signatures/shared_token.py; confirm a result with IDfy's task API
-(by request_id) before acting on it.
+see bridge/sources/signatures/shared_token.py; confirm a result with IDfy's
+task API (by request_id) before acting on it.
 
 Payload (unconfirmed, the shape of an eve v3 task): `{action, type,
 request_id, task_id, group_id, status, result, created_at, completed_at}`.
@@ -19,16 +19,13 @@ pass the LeadSquared opportunity id as the task's `group_id` (IDfy echoes it).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import Any
+from collections.abc import Sequence
 
-from bridge.sources.formats import lsq_datetime_from_iso
-from bridge.sources.kind import SourceKind, TransformError, Values
-from bridge.sources.payload import Payload, body_hash_key, event_type_at
-from bridge.sources.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
+from bridge.sources.kind import TransformError, Values
+from bridge.sources.payload import Payload, event_type_at
+from bridge.sources.scheme_options import token_source
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import formatted, text
+from bridge.sources.values import composite_key, iso_datetime, required_text, text
 
 TASK_VALUES = (
     "request_id",
@@ -45,11 +42,7 @@ EVENT_VALUES = {"completed": TASK_VALUES, "failed": TASK_VALUES}
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return request_id:status (a task reports each outcome once), or the body's hash."""
-    request_id = text(payload.get("request_id"))
-    status = text(payload.get("status"))
-    if request_id and request_id.strip():
-        return f"{request_id.strip()}:{(status or '').strip()}"
-    return body_hash_key(body)
+    return composite_key(payload, body, "request_id", "status")
 
 
 # The task's status, e.g. 'completed'.
@@ -60,39 +53,19 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one finished IDfy task."""
     if event_type not in EVENT_VALUES:
         raise TransformError(f"idfy has no transform for {event_type!r}")
-    request_id = text(payload.get("request_id"))
-    if not request_id:
-        raise TransformError("request_id is missing")
     return [
         {
-            "request_id": request_id,
+            "request_id": required_text(payload, "request_id"),
             "task_id": text(payload.get("task_id")),
             "group_id": text(payload.get("group_id")),
             "task_type": text(payload.get("type")),
             "action": text(payload.get("action")),
             "status": text(payload.get("status")),
-            "created_at": _datetime(payload, "created_at"),
-            "completed_at": _datetime(payload, "completed_at"),
+            "created_at": iso_datetime(payload, "created_at"),
+            "completed_at": iso_datetime(payload, "completed_at"),
         }
     ]
 
 
-def _datetime(payload: Mapping[str, Any], key: str) -> str | None:
-    return formatted(lsq_datetime_from_iso, payload.get(key), key)
-
-
-def configure(scheme: Mapping[str, Any]) -> SourceKind:
-    """Return the kind with its token where the source says: in the URL (default) or a header."""
-    return replace(SOURCE, signature=shared_token(SchemeOptions(scheme, TOKEN_KEYS), default_in="path"))
-
-
-SOURCE = SourceKind(
-    name="idfy",
-    content_type="application/json",
-    signature=shared_token(SchemeOptions({}, TOKEN_KEYS), default_in="path"),
-    event_values=EVENT_VALUES,
-    idempotency_key=idempotency_key,
-    event_type=event_type,
-    transform=transform,
-    configure=configure,
-)
+# The token rides in the URL by default: IDfy takes a callback URL and no custom header.
+SOURCE = token_source("idfy", "path", EVENT_VALUES, idempotency_key, event_type, transform)

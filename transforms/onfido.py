@@ -38,12 +38,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.sources.formats import lsq_datetime_from_iso
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, body_hash_key, bounded_key, event_type_at, value_at
 from bridge.sources.signatures import HmacSignature
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import formatted, text
+from bridge.sources.values import iso_datetime, mapping_or_empty, required_text, text
 
 CHECK_VALUES = ("check_id", "status", "completed_at", "href")
 WORKFLOW_RUN_VALUES = (
@@ -81,6 +80,7 @@ EVENT_VALUES = {
 }
 
 KEY_SEPARATOR = "|"
+OBJECT_PATH = "payload.object"
 
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
@@ -107,9 +107,8 @@ event_type = event_type_at("payload.action")
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Onfido event."""
     inner = _mapping(payload.get("payload"), "payload")
-    obj = _mapping(inner.get("object"), "payload.object")
-    resource = inner.get("resource")
-    resource = resource if isinstance(resource, Mapping) else {}
+    obj = _mapping(inner.get("object"), OBJECT_PATH)
+    resource = mapping_or_empty(inner.get("resource"))
     if event_type == "check.completed":
         return [check_values(obj)]
     if event_type == "workflow_run.completed":
@@ -122,21 +121,20 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
 def check_values(obj: Mapping[str, Any]) -> dict[str, str | None]:
     """Return the values of a classic check event: the payload holds only the object."""
     return {
-        "check_id": _required_text(obj, "id"),
+        "check_id": required_text(obj, "id", OBJECT_PATH),
         "status": text(obj.get("status")),
-        "completed_at": _datetime(obj, "completed_at_iso8601"),
+        "completed_at": iso_datetime(obj, "completed_at_iso8601", OBJECT_PATH),
         "href": text(obj.get("href")),
     }
 
 
 def workflow_run_values(obj: Mapping[str, Any], run: Mapping[str, Any]) -> dict[str, str | None]:
     """Return the values of a Studio workflow run event."""
-    error = run.get("error")
-    error = error if isinstance(error, Mapping) else {}
+    error = mapping_or_empty(run.get("error"))
     return {
-        "workflow_run_id": _required_text(obj, "id"),
+        "workflow_run_id": required_text(obj, "id", OBJECT_PATH),
         "status": text(obj.get("status")) or text(run.get("status")),
-        "completed_at": _datetime(obj, "completed_at_iso8601"),
+        "completed_at": iso_datetime(obj, "completed_at_iso8601", OBJECT_PATH),
         "href": text(obj.get("href")),
         "workflow_id": text(run.get("workflow_id")),
         "workflow_version_id": text(run.get("workflow_version_id")),
@@ -152,15 +150,14 @@ def workflow_run_values(obj: Mapping[str, Any], run: Mapping[str, Any]) -> dict[
 
 def workflow_task_values(obj: Mapping[str, Any], task: Mapping[str, Any]) -> dict[str, str | None]:
     """Return the values of a Studio workflow task event; a report task's output carries its result."""
-    output = task.get("output")
-    output = output if isinstance(output, Mapping) else {}
+    output = mapping_or_empty(task.get("output"))
     return {
-        "task_id": _required_text(obj, "id"),
+        "task_id": required_text(obj, "id", OBJECT_PATH),
         "task_def_id": text(obj.get("task_def_id")) or text(task.get("task_def_id")),
         "workflow_run_id": text(obj.get("workflow_run_id")) or text(task.get("workflow_run_id")),
         "status": text(obj.get("status")),
-        "started_at": _datetime(obj, "started_at_iso8601"),
-        "completed_at": _datetime(obj, "completed_at_iso8601"),
+        "started_at": iso_datetime(obj, "started_at_iso8601", OBJECT_PATH),
+        "completed_at": iso_datetime(obj, "completed_at_iso8601", OBJECT_PATH),
         "href": text(obj.get("href")),
         "result": text(output.get("result")),
         "sub_result": text(output.get("sub_result")),
@@ -171,17 +168,6 @@ def _mapping(value: Any, path: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise TransformError(f"{path} is missing or not an object")
     return value
-
-
-def _required_text(obj: Mapping[str, Any], key: str) -> str:
-    value = text(obj.get(key))
-    if not value:
-        raise TransformError(f"payload.object.{key} is missing")
-    return value
-
-
-def _datetime(obj: Mapping[str, Any], key: str) -> str | None:
-    return formatted(lsq_datetime_from_iso, obj.get(key), f"payload.object.{key}")
 
 
 def _joined(value: Any, path: str) -> str | None:

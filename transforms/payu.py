@@ -1,6 +1,6 @@
 """PayU India: payment success and failure webhooks (form-encoded, not JSON).
 
-Signature: the body's `hash` field, PayU's reverse hash (bridge.signatures.payu_hash):
+Signature: the body's `hash` field, PayU's reverse hash (bridge.sources.signatures.payu_hash):
 plain SHA-512, lowercase hex, of
 `SALT|status||||||udf5|udf4|udf3|udf2|udf1|email|firstname|productinfo|amount|txnid|key`,
 with `additionalCharges|` in front when that field is sent. The configured secret is
@@ -32,10 +32,10 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 from bridge.sources.kind import SourceKind, TransformError, Values
-from bridge.sources.payload import Payload, body_hash_key, parse_form
+from bridge.sources.payload import Payload, parse_form
 from bridge.sources.signatures import PayuReverseHash
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import text
+from bridge.sources.values import composite_key, text
 
 CONTENT_TYPE = "application/x-www-form-urlencoded"
 # PayU writes addedon in India Standard Time and does not say so in the value.
@@ -64,11 +64,7 @@ EVENT_VALUES = {
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return txnid:<id>:<status> (both covered by the hash), else a hash of the body."""
-    txnid = text(payload.get("txnid")) or ""
-    txnid = txnid.strip()
-    if not txnid:
-        return body_hash_key(body)
-    return f"txnid:{txnid}:{(text(payload.get('status')) or '').strip()}"
+    return composite_key(payload, body, "txnid", "status", prefix="txnid:")
 
 
 def event_type(payload: Payload) -> str | None:

@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.sources.formats import lsq_datetime_from_iso
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, event_type_at, payload_id_key
 from bridge.sources.signatures import TimestampedHexSignature
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import formatted, text
+from bridge.sources.values import iso_datetime, mapping_or_empty, required_object, required_text, text
 
 INQUIRY_VALUES = (
     "event_id",
@@ -44,6 +43,7 @@ EVENT_VALUES = {
 }
 
 INQUIRY_PATH = "data.attributes.payload.data"
+ATTRIBUTES_PATH = INQUIRY_PATH + ".attributes"
 
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
@@ -59,58 +59,41 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Persona inquiry event."""
     if event_type not in EVENT_VALUES:
         raise TransformError(f"persona has no transform for {event_type!r}")
-    event = payload.get("data")
+    event = mapping_or_empty(payload.get("data"))
     event_attributes = _attributes(event)
-    inquiry = _inquiry(event_attributes)
+    inquiry = _inquiry(payload)
     attributes = _attributes(inquiry)
     return [
         {
-            "event_id": text(event.get("id")) if isinstance(event, Mapping) else None,
-            "event_at": _datetime(event_attributes, "created-at", "data.attributes"),
-            "inquiry_id": _required_id(inquiry),
+            "event_id": text(event.get("id")),
+            "event_at": iso_datetime(event_attributes, "created-at", "data.attributes"),
+            "inquiry_id": required_text(inquiry, "id", INQUIRY_PATH),
             "status": text(attributes.get("status")),
             "reference_id": text(attributes.get("reference-id")),
             "name": _name(attributes),
             "email": text(attributes.get("email-address")),
-            "created_at": _datetime(attributes, "created-at", INQUIRY_PATH + ".attributes"),
-            "completed_at": _datetime(attributes, "completed-at", INQUIRY_PATH + ".attributes"),
-            "decided_at": _datetime(attributes, "decisioned-at", INQUIRY_PATH + ".attributes"),
-            "marked_for_review_at": _datetime(
-                attributes, "marked-for-review-at", INQUIRY_PATH + ".attributes"
-            ),
+            "created_at": iso_datetime(attributes, "created-at", ATTRIBUTES_PATH),
+            "completed_at": iso_datetime(attributes, "completed-at", ATTRIBUTES_PATH),
+            "decided_at": iso_datetime(attributes, "decisioned-at", ATTRIBUTES_PATH),
+            "marked_for_review_at": iso_datetime(attributes, "marked-for-review-at", ATTRIBUTES_PATH),
         }
     ]
 
 
-def _inquiry(event_attributes: Mapping[str, Any]) -> Mapping[str, Any]:
-    payload = event_attributes.get("payload")
-    inquiry = payload.get("data") if isinstance(payload, Mapping) else None
-    if not isinstance(inquiry, Mapping):
-        raise TransformError(f"{INQUIRY_PATH} is missing")
+def _inquiry(payload: Payload) -> Mapping[str, Any]:
+    inquiry = required_object(payload, INQUIRY_PATH)
     if inquiry.get("type") not in (None, "inquiry"):
         raise TransformError(f"{INQUIRY_PATH} is a {inquiry.get('type')!r}, not an 'inquiry'")
     return inquiry
 
 
 def _attributes(resource: Any) -> Mapping[str, Any]:
-    attributes = resource.get("attributes") if isinstance(resource, Mapping) else None
-    return attributes if isinstance(attributes, Mapping) else {}
-
-
-def _required_id(inquiry: Mapping[str, Any]) -> str:
-    value = text(inquiry.get("id"))
-    if not value:
-        raise TransformError(f"{INQUIRY_PATH}.id is missing")
-    return value
+    return mapping_or_empty(mapping_or_empty(resource).get("attributes"))
 
 
 def _name(attributes: Mapping[str, Any]) -> str | None:
     parts = [text(attributes.get(key)) for key in ("name-first", "name-last")]
     return " ".join(part.strip() for part in parts if part and part.strip()) or None
-
-
-def _datetime(attributes: Mapping[str, Any], key: str, where: str) -> str | None:
-    return formatted(lsq_datetime_from_iso, attributes.get(key), f"{where}.{key}")
 
 
 SOURCE = SourceKind(

@@ -23,12 +23,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.sources.formats import lsq_datetime, rupees_from_paise
+from bridge.sources.formats import rupees_from_paise
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, body_hash_key, event_type_at
 from bridge.sources.signatures import HmacSignature
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import formatted, text
+from bridge.sources.values import formatted_at, required_object, required_text, text, unix_datetime
 
 PAYMENT_VALUES = (
     "payment_id",
@@ -100,7 +100,7 @@ event_type = event_type_at("event")
 
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Razorpay event."""
-    common = {"event_at": _datetime(payload, "created_at", "event")}
+    common = {"event_at": unix_datetime(payload, "created_at", "event")}
     if event_type in ("payment.authorized", "payment.captured", "payment.failed"):
         return [{**common, **payment_values(_entity(payload, "payment"))}]
     if event_type in ("refund.created", "refund.processed"):
@@ -121,7 +121,7 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
 def payment_values(payment: Mapping[str, Any]) -> dict[str, str | None]:
     """Return the values of a payment entity."""
     return {
-        "payment_id": _required_text(payment, "id", "payment"),
+        "payment_id": required_text(payment, "id", _entity_path("payment")),
         "order_id": text(payment.get("order_id")),
         "amount": _rupees(payment, "amount", "payment"),
         "currency": text(payment.get("currency")),
@@ -132,20 +132,20 @@ def payment_values(payment: Mapping[str, Any]) -> dict[str, str | None]:
         "error_code": text(payment.get("error_code")),
         "error_description": text(payment.get("error_description")),
         "error_reason": text(payment.get("error_reason")),
-        "paid_at": _datetime(payment, "created_at", "payment"),
+        "paid_at": unix_datetime(payment, "created_at", "payment"),
     }
 
 
 def refund_values(refund: Mapping[str, Any]) -> dict[str, str | None]:
     """Return the values of a refund entity."""
     return {
-        "refund_id": _required_text(refund, "id", "refund"),
+        "refund_id": required_text(refund, "id", _entity_path("refund")),
         "payment_id": text(refund.get("payment_id")),
         "amount": _rupees(refund, "amount", "refund"),
         "currency": text(refund.get("currency")),
         "status": text(refund.get("status")),
         "speed": text(refund.get("speed_processed")),
-        "refunded_at": _datetime(refund, "created_at", "refund"),
+        "refunded_at": unix_datetime(refund, "created_at", "refund"),
     }
 
 
@@ -161,7 +161,7 @@ def order_values(order: Mapping[str, Any]) -> dict[str, str | None]:
 def payment_link_values(link: Mapping[str, Any]) -> dict[str, str | None]:
     """Return the values of a payment link entity."""
     return {
-        "payment_link_id": _required_text(link, "id", "payment_link"),
+        "payment_link_id": required_text(link, "id", _entity_path("payment_link")),
         "payment_link_amount": _rupees(link, "amount", "payment_link"),
         "payment_link_amount_paid": _rupees(link, "amount_paid", "payment_link"),
         "payment_link_reference_id": text(link.get("reference_id")),
@@ -173,38 +173,28 @@ def payment_link_values(link: Mapping[str, Any]) -> dict[str, str | None]:
 def subscription_values(subscription: Mapping[str, Any]) -> dict[str, str | None]:
     """Return the values of a subscription entity: its plan, how often it was paid, its billing period."""
     return {
-        "subscription_id": _required_text(subscription, "id", "subscription"),
+        "subscription_id": required_text(subscription, "id", _entity_path("subscription")),
         "plan_id": text(subscription.get("plan_id")),
         "subscription_status": text(subscription.get("status")),
         "paid_count": text(subscription.get("paid_count")),
-        "period_start": _datetime(subscription, "current_start", "subscription"),
-        "period_end": _datetime(subscription, "current_end", "subscription"),
-        "next_charge_at": _datetime(subscription, "charge_at", "subscription"),
+        "period_start": unix_datetime(subscription, "current_start", "subscription"),
+        "period_end": unix_datetime(subscription, "current_end", "subscription"),
+        "next_charge_at": unix_datetime(subscription, "charge_at", "subscription"),
     }
 
 
 def _entity(payload: Payload, name: str) -> Mapping[str, Any]:
-    entity: Any = payload
-    for key in ("payload", name, "entity"):
-        entity = entity.get(key) if isinstance(entity, Mapping) else None
-    if not isinstance(entity, Mapping):
-        raise TransformError(f"payload.{name}.entity is missing")
-    return entity
+    return required_object(payload, _entity_path(name))
 
 
-def _required_text(entity: Mapping[str, Any], key: str, where: str) -> str:
-    value = text(entity.get(key))
-    if not value:
-        raise TransformError(f"payload.{where}.entity.{key} is missing")
-    return value
+def _entity_path(name: str) -> str:
+    # Ids and amounts are named by the entity's full path; times by the entity
+    # alone (subscription.current_end), as the messages always have been.
+    return f"payload.{name}.entity"
 
 
-def _rupees(entity: Mapping[str, Any], key: str, where: str) -> str | None:
-    return formatted(rupees_from_paise, entity.get(key), f"payload.{where}.entity.{key}")
-
-
-def _datetime(entity: Mapping[str, Any], key: str, where: str) -> str | None:
-    return formatted(lsq_datetime, entity.get(key), f"{where}.{key}")
+def _rupees(entity: Mapping[str, Any], key: str, name: str) -> str | None:
+    return formatted_at(rupees_from_paise, entity, key, _entity_path(name))
 
 
 SOURCE = SourceKind(

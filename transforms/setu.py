@@ -31,14 +31,14 @@ LeadSquared opportunity id.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from bridge.sources.formats import lsq_datetime_from_iso, rupees_from_paise
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, event_type_at, payload_id_key
 from bridge.sources.signatures import HmacSignature
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import formatted, text
+from bridge.sources.values import formatted_at, mapping_or_empty, text
 
 PAYMENT_VALUES = (
     "payment_id",
@@ -90,15 +90,14 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     payment_id = text(payload.get("id"))
     if not payment_id:
         raise TransformError("id (the payment id) is missing")
-    reason = payload.get("reason")
-    reason = reason if isinstance(reason, Mapping) else {}
+    reason = mapping_or_empty(payload.get("reason"))
     return [
         {
             "payment_id": payment_id,
             "txn_id": text(payload.get("txnId")),
             "rrn": text(payload.get("rrn")),
             "merchant_reference_id": text(payload.get("merchantReferenceId")),
-            "amount": formatted(rupees_from_paise, payload.get("amount"), "amount"),
+            "amount": formatted_at(rupees_from_paise, payload, "amount"),
             "currency": text(payload.get("currency")),
             "status": text(payload.get("status")),
             "txn_type": text(payload.get("txnType")),
@@ -111,7 +110,7 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
             "npci_error_code": text(reason.get("npciErrCode")),
             "npci_error_description": text(reason.get("npciErrDesc")),
             "setu_description": text(reason.get("setuDescription")),
-            "event_at": formatted(setu_datetime, payload.get("eventTs"), "eventTs"),
+            "event_at": formatted_at(setu_datetime, payload, "eventTs"),
         }
     ]
 

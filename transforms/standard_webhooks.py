@@ -3,7 +3,7 @@
 Signature: `webhook-id`, `webhook-timestamp` and `webhook-signature` (Svix:
 `svix-*`), a space-separated list of `v1,<base64>` HMAC-SHA256 signatures of
 `{id}.{timestamp}.{body}`, keyed with the base64-decoded `whsec_` secret;
-±5 minutes (bridge/signatures/standard_webhooks.py).
+±5 minutes (bridge/sources/signatures/standard_webhooks.py).
 Idempotency key: `webhook-id` (`svix-id`), the same on every retry of a message.
 Event type: the body's `type`, as the spec recommends (`{type, timestamp,
 data}`); `[sources.<name>.scheme] event_type_path` reads it elsewhere.

@@ -16,12 +16,18 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from bridge.sources.formats import lsq_datetime
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, event_type_at, payload_id_key
 from bridge.sources.signatures import TimestampedHexSignature
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import formatted, text
+from bridge.sources.values import (
+    formatted_at,
+    mapping_or_empty,
+    required_object,
+    required_text,
+    text,
+    unix_datetime,
+)
 
 # Stripe's zero-decimal currencies: the amount is already in major units.
 # https://docs.stripe.com/currencies#zero-decimal (ISK, HUF and TWD are
@@ -36,6 +42,8 @@ ZERO_DECIMAL = frozenset(
 # Three-decimal currencies are counted in thousandths (Stripe requires the
 # last digit to be 0, but the amount is written with all three to lose nothing).
 THREE_DECIMAL = frozenset(["BHD", "JOD", "KWD", "OMR", "TND"])
+# Where every event carries the object it is about.
+OBJECT_PATH = "data.object"
 
 COMMON_VALUES = ("event_id", "event_at", "livemode")
 PAYMENT_INTENT_VALUES = (
@@ -103,7 +111,7 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Stripe event."""
     common = {
         "event_id": text(payload.get("id")),
-        "event_at": _datetime(payload, "created", "event"),
+        "event_at": unix_datetime(payload, "created", "event"),
         "livemode": text(payload.get("livemode")),
     }
     if event_type in ("payment_intent.succeeded", "payment_intent.payment_failed"):
@@ -118,10 +126,9 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
 def payment_intent_values(intent: Mapping[str, Any]) -> dict[str, str | None]:
     """Return the values of a PaymentIntent (its failure, for payment_failed)."""
     currency = _currency(intent)
-    error = intent.get("last_payment_error")
-    error = error if isinstance(error, Mapping) else {}
+    error = mapping_or_empty(intent.get("last_payment_error"))
     return {
-        "payment_intent_id": _required_text(intent, "id"),
+        "payment_intent_id": required_text(intent, "id", OBJECT_PATH),
         "charge_id": _id(intent.get("latest_charge")),
         "customer_id": _id(intent.get("customer")),
         "amount": _amount(intent, "amount", currency),
@@ -133,17 +140,16 @@ def payment_intent_values(intent: Mapping[str, Any]) -> dict[str, str | None]:
         "failure_code": text(error.get("code")),
         "failure_decline_code": text(error.get("decline_code")),
         "failure_message": text(error.get("message")),
-        "created_at": _datetime(intent, "created", "data.object"),
+        "created_at": unix_datetime(intent, "created", OBJECT_PATH),
     }
 
 
 def checkout_session_values(session: Mapping[str, Any]) -> dict[str, str | None]:
     """Return the values of a Checkout Session."""
     currency = _currency(session)
-    details = session.get("customer_details")
-    details = details if isinstance(details, Mapping) else {}
+    details = mapping_or_empty(session.get("customer_details"))
     return {
-        "checkout_session_id": _required_text(session, "id"),
+        "checkout_session_id": required_text(session, "id", OBJECT_PATH),
         "payment_intent_id": _id(session.get("payment_intent")),
         "customer_id": _id(session.get("customer")),
         "client_reference_id": text(session.get("client_reference_id")),
@@ -153,7 +159,7 @@ def checkout_session_values(session: Mapping[str, Any]) -> dict[str, str | None]
         "payment_status": text(session.get("payment_status")),
         "email": text(details.get("email")) or text(session.get("customer_email")),
         "name": text(details.get("name")),
-        "created_at": _datetime(session, "created", "data.object"),
+        "created_at": unix_datetime(session, "created", OBJECT_PATH),
     }
 
 
@@ -164,13 +170,11 @@ def charge_values(charge: Mapping[str, Any]) -> dict[str, str | None]:
     2022-11-15 leave `refunds` out of a charge unless expanded, and then it is None.
     """
     currency = _currency(charge)
-    billing = charge.get("billing_details")
-    billing = billing if isinstance(billing, Mapping) else {}
-    refunds = charge.get("refunds")
-    listed = refunds.get("data") if isinstance(refunds, Mapping) else None
+    billing = mapping_or_empty(charge.get("billing_details"))
+    listed = mapping_or_empty(charge.get("refunds")).get("data")
     refund_ids = [_id(refund) for refund in listed] if isinstance(listed, list) else []
     return {
-        "charge_id": _required_text(charge, "id"),
+        "charge_id": required_text(charge, "id", OBJECT_PATH),
         "payment_intent_id": _id(charge.get("payment_intent")),
         "customer_id": _id(charge.get("customer")),
         "refund_ids": ",".join(r for r in refund_ids if r) or None,
@@ -179,7 +183,7 @@ def charge_values(charge: Mapping[str, Any]) -> dict[str, str | None]:
         "currency": currency,
         "status": text(charge.get("status")),
         "email": text(billing.get("email")) or text(charge.get("receipt_email")),
-        "created_at": _datetime(charge, "created", "data.object"),
+        "created_at": unix_datetime(charge, "created", OBJECT_PATH),
     }
 
 
@@ -196,12 +200,9 @@ def major_units(amount: int, currency: str | None) -> str:
 
 
 def _object(payload: Payload, expected: str) -> Mapping[str, Any]:
-    data = payload.get("data")
-    found = data.get("object") if isinstance(data, Mapping) else None
-    if not isinstance(found, Mapping):
-        raise TransformError("data.object is missing")
+    found = required_object(payload, OBJECT_PATH)
     if found.get("object") not in (None, expected):
-        raise TransformError(f"data.object is a {found.get('object')!r}, not a {expected!r}")
+        raise TransformError(f"{OBJECT_PATH} is a {found.get('object')!r}, not a {expected!r}")
     return found
 
 
@@ -211,18 +212,7 @@ def _currency(entity: Mapping[str, Any]) -> str | None:
 
 
 def _amount(entity: Mapping[str, Any], key: str, currency: str | None) -> str | None:
-    return formatted(lambda amount: major_units(amount, currency), entity.get(key), f"data.object.{key}")
-
-
-def _datetime(entity: Mapping[str, Any], key: str, where: str) -> str | None:
-    return formatted(lsq_datetime, entity.get(key), f"{where}.{key}")
-
-
-def _required_text(entity: Mapping[str, Any], key: str) -> str:
-    value = text(entity.get(key))
-    if not value:
-        raise TransformError(f"data.object.{key} is missing")
-    return value
+    return formatted_at(lambda amount: major_units(amount, currency), entity, key, OBJECT_PATH)
 
 
 def _id(value: Any) -> str | None:

@@ -46,7 +46,11 @@ def masked(text: str, keep: int = 4) -> str:
 
 
 def as_text(value: object) -> str:
-    """Return a JSON scalar as LeadSquared text: booleans as true/false, numbers as written."""
+    """Return a JSON scalar as LeadSquared text: booleans as true/false, numbers as written.
+
+    The one rule for every value a source sends: transforms reach it through
+    values.text, which reads an absent value or a container as None instead.
+    """
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str | int | float):

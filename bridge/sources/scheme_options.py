@@ -1,7 +1,8 @@
 """Reading a source's [sources.<name>.scheme] table, for the kinds that are configured in TOML.
 
-A generic kind (Standard Webhooks, GitHub-style, the generic HMAC, the
-token-authenticated KYC providers) is built per source from this table. Every
+A generic kind (Standard Webhooks, GitHub-style, the generic HMAC, Signzy) is
+built per source from this table, and so is the token of a token-authenticated
+KYC provider (IDfy, HyperVerge: token_source). Every
 error is a ValueError whose text starts with the key, so config.py can name
 `sources.<name>.scheme.<key>` and the fix.
 """
@@ -12,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from bridge.sources.kind import SourceKind
+from bridge.sources.kind import SourceKind, Values
 from bridge.sources.payload import Payload, body_hash_key, event_type_at, payload_id_key
 from bridge.sources.signatures.scheme import HeaderLookup, SignatureScheme
 from bridge.sources.signatures.shared_token import DEFAULT_HEADER, SharedToken
@@ -68,6 +69,37 @@ def shared_token(options: SchemeOptions, default_in: str) -> SharedToken:
     if not header.strip():
         raise ValueError("token_header: must not be blank")
     return SharedToken(in_path=token_in == "path", header=header)
+
+
+def token_source(
+    name: str,
+    default_in: str,
+    event_values: Mapping[str, tuple[str, ...]],
+    idempotency_key: Callable[[HeaderLookup, bytes, Payload], str],
+    event_type: Callable[[Payload], str | None],
+    transform: Callable[[str, Payload], Sequence[Values]],
+) -> SourceKind:
+    """Return a JSON kind authenticated by a shared token, in the URL or a header as default_in says.
+
+    A source's scheme table may move the token (token_in, token_header); it
+    takes no other key.
+    """
+
+    def configure(scheme: Mapping[str, Any]) -> SourceKind:
+        """Return the kind with its token where the source's scheme table says."""
+        return replace(kind, signature=shared_token(SchemeOptions(scheme, TOKEN_KEYS), default_in))
+
+    kind = SourceKind(
+        name=name,
+        content_type="application/json",
+        signature=shared_token(SchemeOptions({}, TOKEN_KEYS), default_in),
+        event_values=event_values,
+        idempotency_key=idempotency_key,
+        event_type=event_type,
+        transform=transform,
+        configure=configure,
+    )
+    return kind
 
 
 def with_locations(

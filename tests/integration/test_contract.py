@@ -6,7 +6,8 @@ transforms/__init__.py; its samples in transforms/samples/<kind>/ (named
 PayU's, re-signs each sample through signed_delivery); a golden
 file per sample in tests/golden/<kind>/<event>.expected.json; and a source of
 its kind in bridge.example.toml (switched off there if it is not a default).
-These tests then cover it with no new code.
+These tests then cover it with no new code, down to the value names each
+sample yields matching what the kind declares for its event type.
 """
 
 from __future__ import annotations
@@ -151,6 +152,22 @@ def test_samples_match_their_golden_activities(kind: SourceKind) -> None:
         )
         assert [a.request for a in outcome.activities] == expected["activities"]
         jsonschema.validate([a.request for a in outcome.activities], BULK_SCHEMA)
+
+
+@pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
+def test_each_sample_yields_exactly_the_values_its_event_type_declares(kind: SourceKind) -> None:
+    """Each activity a sample yields has exactly the names values_of() lists, the ones a mapping may use."""
+    configured = example_kind(kind)
+    for path in samples_of(kind):
+        payload = configured.parse(path.read_bytes())
+        event_type = configured.type_of(sample_headers(configured, path), payload)
+        assert event_type == path.stem, "samples are named <event type>"
+        declared = configured.values_of(event_type)
+        assert declared is not None, f"{kind.name} declares no values for {event_type!r}"
+        activities = configured.transform(event_type, payload)
+        assert activities, f"{kind.name} {event_type}: the sample yields no activity"
+        for values in activities:
+            assert sorted(values) == sorted(declared), f"{kind.name} {event_type}"
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)

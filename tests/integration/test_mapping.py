@@ -10,7 +10,8 @@ import pytest
 
 from bridge.config.load import ConfigError, load_settings
 from bridge.pipeline.transform import Failed, Mapped, MappingOutcome, map_event
-from bridge.sources.formats import lsq_datetime_from_iso, masked
+from bridge.sources.formats import as_text, lsq_datetime_from_iso, masked
+from bridge.sources.values import text
 from bridge.store.inbox import StoredEvent
 from tests.conftest import TEST_CONFIG, write_config
 from tests.support import payment_event
@@ -107,3 +108,22 @@ def test_formats() -> None:
     assert masked("ABCDE1111A") == "XXXXXX111A"
     assert masked("12") == "12"
     assert lsq_datetime_from_iso("2026-11-27T00:15:00Z") == "2026-11-27 00:15:00"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("Asha", "Asha"), ("", ""), (7, "7"), (-1.5, "-1.5"), (True, "true"), (False, "false")],
+)
+def test_a_scalar_reads_the_same_in_a_transform_and_in_a_field(value: Any, expected: str) -> None:
+    """A transform's text() and the text format write a JSON scalar alike, booleans as true/false."""
+    assert text(value) == as_text(value) == expected
+
+
+@pytest.mark.parametrize("value", [None, {"a": 1}, [1]], ids=["null", "object", "array"])
+def test_an_absent_value_or_a_container_is_none_in_a_transform_and_refused_by_the_text_format(
+    value: Any,
+) -> None:
+    """text() reads null, an object or an array as None; the text format refuses them as no single value."""
+    assert text(value) is None
+    with pytest.raises(ValueError, match="is not a single value"):
+        as_text(value)
