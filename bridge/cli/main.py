@@ -141,12 +141,11 @@ def run_worker(_args: argparse.Namespace) -> int:
 
 def run_migrate(_args: argparse.Namespace) -> int:
     """Bring the database schema to the latest migration."""
-    from bridge.config.load import normalize_database_url
-    from bridge.config.settings import DEFAULT_DATABASE_URL
+    from bridge.config.load import database_url
     from bridge.store.engine import make_engine
     from bridge.store.migrate import upgrade_to_head
 
-    engine = make_engine(normalize_database_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL))
+    engine = make_engine(database_url(os.environ))
     upgrade_to_head(engine)
     print(f"database schema is current ({engine.url.render_as_string(hide_password=True)})")
     return 0

@@ -118,7 +118,7 @@ def build_settings(document: Mapping[str, Any], environ: Mapping[str, str]) -> S
     }
     server = document.get("server", {})
     return Settings(
-        database_url=normalize_database_url(environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+        database_url=database_url(environ),
         max_body_bytes=server.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES),
         accounts=accounts,
         sources=sources,
@@ -189,6 +189,11 @@ def _field_source(spec: str | Mapping[str, str]) -> FieldSource:
     if isinstance(spec, str):
         return FieldSource(value=spec)
     return FieldSource(value=spec.get("value"), path=spec.get("path"), format=spec.get("format"))
+
+
+def database_url(environ: Mapping[str, str]) -> str:
+    """Return the store's URL: DATABASE_URL, else the SQLite default, for the psycopg 3 driver."""
+    return normalize_database_url(environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
 
 
 def normalize_database_url(url: str) -> str:
