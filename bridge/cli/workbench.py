@@ -12,11 +12,10 @@ import requests
 from bridge.config.load import configured_kinds
 from bridge.config.settings import Settings, SourceSettings
 from bridge.leadsquared.client import BULK_PATH
-from bridge.pipeline.transform import Failed, Ignored, map_event
+from bridge.pipeline.transform import Delivery, Failed, Ignored, map_event
 from bridge.sources.kind import SourceKind
 from bridge.sources.registry import SourceRegistry
 from bridge.sources.senders import demo_secret, event_type_headers, signed_delivery, webhook_path
-from bridge.store.inbox import StoredEvent
 
 SAMPLES = Path(__file__).resolve().parents[2] / "transforms" / "samples"
 
@@ -52,8 +51,8 @@ def dry_run(
             "which a file does not hold: pass --event-type"
         )
     key = kind.idempotency_key(_NoHeaders(), body, payload)
-    event = StoredEvent(0, source_name, key, event_type or kind.type_of(_NoHeaders(), payload), body)
-    outcome = map_event(event, source, kind, settings.accounts[source.account])
+    delivery = Delivery(key, event_type or kind.type_of(_NoHeaders(), payload), body)
+    outcome = map_event(delivery, source, kind, settings.accounts[source.account])
     if isinstance(outcome, Ignored):
         mapped = ", ".join(sorted(source.events)) or "none"
         raise WorkbenchError(
