@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import sqlalchemy as sa
 
-from bridge.config.load import configured_kinds, load_settings
+from bridge.config.load import configured_kinds, load_configuration
 from bridge.config.settings import DEFAULT_CONFIG_PATH, Settings
 from bridge.sources.kind import SourceKind
 from bridge.sources.registry import SourceRegistry
@@ -23,10 +23,14 @@ class Services:
     settings: Settings
     engine: sa.Engine
     registry: SourceRegistry
+    # The kinds that loading the configuration built; None (Services built by hand) builds them here.
+    loaded_kinds: Mapping[str, SourceKind] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def kinds(self) -> Mapping[str, SourceKind]:
         """Return each configured source's kind, built with its scheme table."""
+        if self.loaded_kinds is not None:
+            return self.loaded_kinds
         return configured_kinds(self.settings, self.registry)
 
 
@@ -40,5 +44,6 @@ def build_services(environ: Mapping[str, str] | None = None) -> Services:
     from transforms import REGISTRY  # the registry is the one place sources are listed
 
     environ = os.environ if environ is None else environ
-    settings = load_settings(config_path(environ), environ, REGISTRY)
-    return Services(settings, make_engine(settings.database_url), REGISTRY)
+    loaded = load_configuration(config_path(environ), environ, REGISTRY)
+    settings = loaded.settings
+    return Services(settings, make_engine(settings.database_url), REGISTRY, loaded.kinds)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from bridge.config.load import ConfigError
 
 if TYPE_CHECKING:
-    from bridge.config.settings import Settings
+    from bridge.config.load import Configuration
     from bridge.sources.registry import SourceRegistry
 
 log = logging.getLogger("bridge")
@@ -154,10 +154,12 @@ def run_migrate(_args: argparse.Namespace) -> int:
 def run_check_config(args: argparse.Namespace) -> int:
     """Validate the configuration and the environment; exit 2 with every problem."""
     from bridge.config.check import check_configuration
+    from bridge.config.load import load_configuration
     from bridge.services import config_path
 
     path = args.path or config_path(os.environ)
-    warnings = check_configuration(path, os.environ)
+    loaded = load_configuration(path, os.environ, _registry())
+    warnings = check_configuration(loaded.settings, loaded.kinds)
     for warning in warnings:
         print(f"warning: {warning}")
     print(f"{path}: OK")
@@ -168,9 +170,10 @@ def run_transform(args: argparse.Namespace) -> int:
     """Print the calls a payload would become; exit 1 saying why when it becomes none."""
     from bridge.cli.workbench import WorkbenchError, dry_run
 
-    settings = _workbench_settings(require_secrets=False)
+    loaded = _workbench_configuration()
     try:
-        calls = dry_run(settings, _registry(), args.source, args.payload.read_bytes(), args.event_type)
+        body = args.payload.read_bytes()
+        calls = dry_run(loaded.settings, loaded.kinds, args.source, body, args.event_type)
     except (WorkbenchError, OSError) as error:
         print(f"cannot transform: {error}", file=sys.stderr)
         return 1
@@ -184,9 +187,9 @@ def run_send_sample(args: argparse.Namespace) -> int:
     """Post a signed sample; print the bridge's answer; exit 1 unless it was 2xx."""
     from bridge.cli.workbench import WorkbenchError, send_sample
 
-    settings = _workbench_settings(require_secrets=False)
+    loaded = _workbench_configuration()
     try:
-        answer = send_sample(settings, _registry(), args.source, args.event_type, args.url)
+        answer = send_sample(loaded.settings, loaded.kinds, args.source, args.event_type, args.url)
     except WorkbenchError as error:
         print(f"cannot send: {error}", file=sys.stderr)
         return 1
@@ -194,11 +197,11 @@ def run_send_sample(args: argparse.Namespace) -> int:
     return 0 if answer.ok else 1
 
 
-def _workbench_settings(require_secrets: bool) -> Settings:
-    from bridge.config.load import load_settings
+def _workbench_configuration() -> Configuration:
+    from bridge.config.load import load_configuration
     from bridge.services import config_path
 
-    return load_settings(config_path(os.environ), os.environ, _registry(), require_secrets)
+    return load_configuration(config_path(os.environ), os.environ, _registry(), require_secrets=False)
 
 
 def _registry() -> SourceRegistry:

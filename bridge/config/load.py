@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
@@ -39,9 +40,17 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def load_settings(
+@dataclass(frozen=True)
+class Configuration:
+    """Resolved Settings and each configured source's kind, built together once per process."""
+
+    settings: Settings
+    kinds: Mapping[str, SourceKind]
+
+
+def load_configuration(
     path: str | Path, environ: Mapping[str, str], registry: SourceRegistry, require_secrets: bool = True
-) -> Settings:
+) -> Configuration:
     """Read, validate and resolve the configuration file against the environment.
 
     Only tools that never receive a webhook (the dry-run transform) may pass
@@ -52,18 +61,26 @@ def load_settings(
     if problems:
         raise ConfigError([f"{path}: {p}" for p in problems])
     settings = build_settings(document, environ)
+    kinds = configured_kinds(settings, registry)
     if not require_secrets:
-        return settings
+        return Configuration(settings, kinds)
     problems = [
         f"sources.{s.name}: the environment variable {s.secret_env} is not set; "
         "a source without its secret would accept unsigned webhooks"
         for s in settings.sources.values()
         if s.enabled and not s.secrets
     ]
-    problems += secret_format_problems(settings, registry)
+    problems += secret_format_problems(settings, kinds)
     if problems:
         raise ConfigError(problems)
-    return settings
+    return Configuration(settings, kinds)
+
+
+def load_settings(
+    path: str | Path, environ: Mapping[str, str], registry: SourceRegistry, require_secrets: bool = True
+) -> Settings:
+    """Return the Settings of load_configuration, for callers that need no kinds."""
+    return load_configuration(path, environ, registry, require_secrets).settings
 
 
 def configured_kinds(settings: Settings, registry: SourceRegistry) -> dict[str, SourceKind]:
@@ -76,9 +93,8 @@ def configured_kinds(settings: Settings, registry: SourceRegistry) -> dict[str, 
     return kinds
 
 
-def secret_format_problems(settings: Settings, registry: SourceRegistry) -> list[str]:
+def secret_format_problems(settings: Settings, kinds: Mapping[str, SourceKind]) -> list[str]:
     """Name each secret variable of an enabled source whose scheme cannot use its value (never the value)."""
-    kinds = configured_kinds(settings, registry)
     problems = []
     for source in settings.sources.values():
         scheme = kinds[source.name].signature
