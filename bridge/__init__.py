@@ -11,18 +11,18 @@ if TYPE_CHECKING:
 
 
 def create_app(services: Services | None = None) -> Flask:
-    """Create the web app that receives webhooks."""
+    """Create the web app that receives webhooks, on services or on those the environment configures."""
     # Imported here so that `import bridge.sandbox` does not load the whole service.
     from flask import Flask
 
     from bridge.observe.logs import configure_logging
-    from bridge.services import build_services
+    from bridge.services import build_services, environment, source_registry
     from bridge.store.inbox import Inbox
     from bridge.store.migrate import ensure_current
     from bridge.web import errors, health, receiver
 
     if services is None:
-        services = build_services()
+        services = build_services(environment(), source_registry())
         configure_logging(services.settings.secret_values())
     ensure_current(services.engine)
     app = Flask(__name__)

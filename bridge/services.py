@@ -1,19 +1,28 @@
-"""The composition root: settings, store and source registry, wired once per process."""
+"""The composition root: the one place that reads the environment and lists the sources.
+
+Every process and command starts here: the command line takes the environment
+and the registry from environment() and source_registry() once and passes them
+to the builders below, which load the configuration, open the store and wire
+the Services the web app and the worker run on. Nothing below this module
+reads os.environ or imports transforms.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import sqlalchemy as sa
 
-from bridge.config.load import configured_kinds, load_settings
+from bridge.config.load import Configuration, configured_kinds, database_url, load_configuration
 from bridge.config.settings import DEFAULT_CONFIG_PATH, Settings
+from bridge.sandbox.settings import SandboxSettings
 from bridge.sources.kind import SourceKind
 from bridge.sources.registry import SourceRegistry
 from bridge.store.engine import make_engine
+from transforms import REGISTRY
 
 
 @dataclass(frozen=True)
@@ -23,11 +32,25 @@ class Services:
     settings: Settings
     engine: sa.Engine
     registry: SourceRegistry
+    # The kinds that loading the configuration built; None (Services built by hand) builds them here.
+    loaded_kinds: Mapping[str, SourceKind] | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def kinds(self) -> Mapping[str, SourceKind]:
         """Return each configured source's kind, built with its scheme table."""
+        if self.loaded_kinds is not None:
+            return self.loaded_kinds
         return configured_kinds(self.settings, self.registry)
+
+
+def environment() -> Mapping[str, str]:
+    """Return this process's environment: the only place the bridge reads os.environ."""
+    return os.environ
+
+
+def source_registry() -> SourceRegistry:
+    """Return every source kind the bridge knows, as transforms/__init__.py registers them."""
+    return REGISTRY
 
 
 def config_path(environ: Mapping[str, str]) -> str:
@@ -35,10 +58,41 @@ def config_path(environ: Mapping[str, str]) -> str:
     return environ.get("BRIDGE_CONFIG") or DEFAULT_CONFIG_PATH
 
 
-def build_services(environ: Mapping[str, str] | None = None) -> Services:
-    """Load the configuration from the environment and open the store."""
-    from transforms import REGISTRY  # the registry is the one place sources are listed
+def configuration(
+    environ: Mapping[str, str],
+    registry: SourceRegistry,
+    path: str | None = None,
+    require_secrets: bool = True,
+) -> Configuration:
+    """Load the configuration file (path, else config_path) against the environment.
 
-    environ = os.environ if environ is None else environ
-    settings = load_settings(config_path(environ), environ, REGISTRY)
-    return Services(settings, make_engine(settings.database_url), REGISTRY)
+    Only tools that never receive a webhook (transform, send-sample) may pass
+    require_secrets=False.
+    """
+    return load_configuration(path or config_path(environ), environ, registry, require_secrets)
+
+
+def build_services(environ: Mapping[str, str], registry: SourceRegistry) -> Services:
+    """Load the configuration, secrets required, and open the store it names."""
+    loaded = configuration(environ, registry)
+    settings = loaded.settings
+    return Services(settings, make_engine(settings.database_url), registry, loaded.kinds)
+
+
+def open_store(environ: Mapping[str, str]) -> sa.Engine:
+    """Open the store DATABASE_URL names without loading the configuration, as migrate needs."""
+    return make_engine(database_url(environ))
+
+
+def web_port(environ: Mapping[str, str]) -> int:
+    """Return the webhook receiver's port: PORT, else 8000."""
+    return int(environ.get("PORT", "8000"))
+
+
+def sandbox_keys(environ: Mapping[str, str]) -> tuple[str, str]:
+    """Return the sandbox's access and secret key: SANDBOX_ACCESS_KEY and SANDBOX_SECRET_KEY, else its own."""
+    demo = SandboxSettings()
+    return (
+        environ.get("SANDBOX_ACCESS_KEY", demo.access_key),
+        environ.get("SANDBOX_SECRET_KEY", demo.secret_key),
+    )

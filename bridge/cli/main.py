@@ -1,23 +1,22 @@
-"""The command line: up, worker, migrate, check-config, transform, send-sample, sandbox."""
+"""The command line: up, worker, migrate, check-config, transform, send-sample, sandbox.
+
+main takes the environment from the composition root (bridge.services) once
+and hands it, with the source registry, to the command it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
 
+from bridge import services
 from bridge.config.load import ConfigError
-
-if TYPE_CHECKING:
-    from bridge.config.settings import Settings
-    from bridge.sources.registry import SourceRegistry
 
 log = logging.getLogger("bridge")
 
@@ -32,19 +31,20 @@ Procfile); these commands are the rest.
 """
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line and run one command; return the exit status."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Parse the command line and run one command in environ (the process's); return the exit status."""
+    environ = services.environment() if environ is None else environ
+    parser = build_parser(environ)
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args))
+        return int(args.run(args, environ))
     except ConfigError as error:
         print("configuration error:\n  " + "\n  ".join(error.problems), file=sys.stderr)
         return 2
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the parser with every command and its options."""
+def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
+    """Return the parser with every command and its options, defaults taken from environ."""
     parser = argparse.ArgumentParser(
         prog="python -m bridge", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--port",
         type=int,
-        default=int(os.environ.get("PORT", "8000")),
+        default=services.web_port(environ),
         help="port of the webhook receiver (default: $PORT or 8000)",
     )
     up.add_argument("--sandbox-port", type=int, default=8090, help="port of the sandbox (default 8090)")
@@ -110,24 +110,23 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--rate-limit-status", type=int, choices=(429, 403), default=429)
     sandbox.add_argument(
         "--access-key",
-        default=os.environ.get("SANDBOX_ACCESS_KEY", "u$rsandbox-access"),
+        default=services.sandbox_keys(environ)[0],
         help="access key it accepts (default: $SANDBOX_ACCESS_KEY or u$rsandbox-access)",
     )
     sandbox.set_defaults(run=run_sandbox)
     return parser
 
 
-def run_worker(_args: argparse.Namespace) -> int:
+def run_worker(_args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Run the worker until SIGTERM or SIGINT."""
     from bridge.observe.logs import configure_logging
     from bridge.pipeline.worker import Worker
-    from bridge.services import build_services
     from bridge.store.migrate import ensure_current
 
-    services = build_services()
-    configure_logging(services.settings.secret_values())
-    ensure_current(services.engine)
-    worker = Worker(services)
+    wired = services.build_services(environ, services.source_registry())
+    configure_logging(wired.settings.secret_values())
+    ensure_current(wired.engine)
+    worker = Worker(wired)
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping on signal", extra={"action": "stop", "signal": signal.Signals(signum).name})
@@ -139,39 +138,37 @@ def run_worker(_args: argparse.Namespace) -> int:
     return 0
 
 
-def run_migrate(_args: argparse.Namespace) -> int:
+def run_migrate(_args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Bring the database schema to the latest migration."""
-    from bridge.config.load import normalize_database_url
-    from bridge.config.settings import DEFAULT_DATABASE_URL
-    from bridge.store.engine import make_engine
     from bridge.store.migrate import upgrade_to_head
 
-    engine = make_engine(normalize_database_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL))
+    engine = services.open_store(environ)
     upgrade_to_head(engine)
     print(f"database schema is current ({engine.url.render_as_string(hide_password=True)})")
     return 0
 
 
-def run_check_config(args: argparse.Namespace) -> int:
+def run_check_config(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Validate the configuration and the environment; exit 2 with every problem."""
     from bridge.config.check import check_configuration
-    from bridge.services import config_path
 
-    path = args.path or config_path(os.environ)
-    warnings = check_configuration(path, os.environ)
+    path = args.path or services.config_path(environ)
+    loaded = services.configuration(environ, services.source_registry(), path)
+    warnings = check_configuration(loaded.settings, loaded.kinds)
     for warning in warnings:
         print(f"warning: {warning}")
     print(f"{path}: OK")
     return 0
 
 
-def run_transform(args: argparse.Namespace) -> int:
+def run_transform(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Print the calls a payload would become; exit 1 saying why when it becomes none."""
     from bridge.cli.workbench import WorkbenchError, dry_run
 
-    settings = _workbench_settings(require_secrets=False)
+    loaded = services.configuration(environ, services.source_registry(), require_secrets=False)
     try:
-        calls = dry_run(settings, _registry(), args.source, args.payload.read_bytes(), args.event_type)
+        body = args.payload.read_bytes()
+        calls = dry_run(loaded.settings, loaded.kinds, args.source, body, args.event_type)
     except (WorkbenchError, OSError) as error:
         print(f"cannot transform: {error}", file=sys.stderr)
         return 1
@@ -181,13 +178,13 @@ def run_transform(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_send_sample(args: argparse.Namespace) -> int:
+def run_send_sample(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Post a signed sample; print the bridge's answer; exit 1 unless it was 2xx."""
     from bridge.cli.workbench import WorkbenchError, send_sample
 
-    settings = _workbench_settings(require_secrets=False)
+    loaded = services.configuration(environ, services.source_registry(), require_secrets=False)
     try:
-        answer = send_sample(settings, _registry(), args.source, args.event_type, args.url)
+        answer = send_sample(loaded.settings, loaded.kinds, args.source, args.event_type, args.url)
     except WorkbenchError as error:
         print(f"cannot send: {error}", file=sys.stderr)
         return 1
@@ -195,28 +192,16 @@ def run_send_sample(args: argparse.Namespace) -> int:
     return 0 if answer.ok else 1
 
 
-def _workbench_settings(require_secrets: bool) -> Settings:
-    from bridge.config.load import load_settings
-    from bridge.services import config_path
-
-    return load_settings(config_path(os.environ), os.environ, _registry(), require_secrets)
-
-
-def _registry() -> SourceRegistry:
-    from transforms import REGISTRY
-
-    return REGISTRY
-
-
-def run_sandbox(args: argparse.Namespace) -> int:
+def run_sandbox(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Serve the LeadSquared sandbox until interrupted."""
     from bridge.sandbox import SandboxSettings
     from bridge.sandbox.server import serve_forever
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _access_key, secret_key = services.sandbox_keys(environ)
     settings = SandboxSettings(
         access_key=args.access_key,
-        secret_key=os.environ.get("SANDBOX_SECRET_KEY", SandboxSettings.secret_key),
+        secret_key=secret_key,
         calls_per_window=args.calls_per_window,
         window_seconds=args.window_seconds,
         latency_seconds=args.latency,
@@ -226,8 +211,8 @@ def run_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_up(args: argparse.Namespace) -> int:
+def run_up(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Run every process of a single-machine bridge until interrupted."""
     from bridge.cli.up import run_everything
 
-    return run_everything(args.port, args.sandbox_port)
+    return run_everything(environ, services.source_registry(), args.port, args.sandbox_port)

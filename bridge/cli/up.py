@@ -7,33 +7,39 @@ value it prints: nothing can reach a real LeadSquared account in that mode.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bridge.config.load import read_document
 from bridge.sandbox import SandboxSettings
 from bridge.services import config_path
 from bridge.sources.kind import SourceKind
+from bridge.sources.registry import SourceRegistry
 from bridge.sources.senders import demo_secret
 
 EXAMPLE_CONFIG = "bridge.example.toml"
 
 
-def run_everything(port: int, sandbox_port: int) -> int:
-    """Start migrate, then sandbox (if needed), web and worker; stop all when one stops."""
-    environ = dict(os.environ)
+def run_everything(environ: Mapping[str, str], registry: SourceRegistry, port: int, sandbox_port: int) -> int:
+    """Start migrate, then sandbox (if needed), web and worker; stop all when one stops.
+
+    The children get a copy of environ, with the sandbox's keys and demo
+    secrets added in sandbox mode.
+    """
+    environ = dict(environ)
     if not Path(config_path(environ)).exists() and "BRIDGE_CONFIG" not in environ:
         shutil.copyfile(EXAMPLE_CONFIG, config_path(environ))
         print(f"created {config_path(environ)} from {EXAMPLE_CONFIG}", flush=True)
     commands = {}
     if not environ.get("LSQ_ACCESS_KEY"):
         commands["sandbox"] = [sys.executable, "-m", "bridge", "sandbox", "--port", str(sandbox_port)]
-        _use_sandbox(environ, sandbox_port)
+        _use_sandbox(environ, registry, sandbox_port)
     subprocess.run([sys.executable, "-m", "bridge", "migrate"], env=environ, check=True)
     environ["PORT"] = str(port)
     commands["web"] = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "bridge:create_app()"]
@@ -41,9 +47,7 @@ def run_everything(port: int, sandbox_port: int) -> int:
     return _supervise(commands, environ)
 
 
-def _use_sandbox(environ: dict[str, str], sandbox_port: int) -> None:
-    from bridge.config.load import read_document
-
+def _use_sandbox(environ: dict[str, str], registry: SourceRegistry, sandbox_port: int) -> None:
     sandbox = SandboxSettings()
     environ.update(
         LSQ_HOST=f"http://127.0.0.1:{sandbox_port}",
@@ -58,7 +62,7 @@ def _use_sandbox(environ: dict[str, str], sandbox_port: int) -> None:
     for name, source in read_document(Path(config_path(environ))).get("sources", {}).items():
         variable = source.get("secret_env")
         if variable and not environ.get(variable) and source.get("enabled", True):
-            environ[variable] = demo_secret(name, _configured_kind(source))
+            environ[variable] = demo_secret(name, _configured_kind(source, registry))
             lines.append(f"{variable} is unset: using the demo secret '{environ[variable]}'")
     width = max(len(line) for line in lines) + 4
     print(
@@ -66,11 +70,9 @@ def _use_sandbox(environ: dict[str, str], sandbox_port: int) -> None:
     )
 
 
-def _configured_kind(source: dict[str, Any]) -> SourceKind | None:
+def _configured_kind(source: dict[str, Any], registry: SourceRegistry) -> SourceKind | None:
     """Return the source's kind as configured, or None where the file is wrong (start-up says why)."""
-    from transforms import REGISTRY
-
-    kind = REGISTRY.get(str(source.get("kind")))
+    kind = registry.get(str(source.get("kind")))
     try:
         return kind.configured(source.get("scheme", {})) if kind else None
     except ValueError:

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from bridge.config.load import configured_kinds
 from bridge.config.settings import Settings, SourceSettings
 from bridge.leadsquared.client import BULK_PATH
-from bridge.pipeline.transform import Failed, Ignored, map_event
+from bridge.pipeline.transform import Delivery, Failed, Ignored, map_event
 from bridge.sources.kind import SourceKind
-from bridge.sources.registry import SourceRegistry
 from bridge.sources.senders import demo_secret, event_type_headers, signed_delivery, webhook_path
-from bridge.store.inbox import StoredEvent
 
 SAMPLES = Path(__file__).resolve().parents[2] / "transforms" / "samples"
 
@@ -35,13 +33,13 @@ class PlannedCall:
 
 def dry_run(
     settings: Settings,
-    registry: SourceRegistry,
+    kinds: Mapping[str, SourceKind],
     source_name: str,
     body: bytes,
     event_type: str | None = None,
 ) -> list[PlannedCall]:
     """Return the LeadSquared calls the bridge would make for a delivery, or say why none."""
-    source, kind = _source(settings, registry, source_name)
+    source, kind = _source(settings, kinds, source_name)
     try:
         payload = kind.parse(body)
     except ValueError as error:
@@ -52,8 +50,8 @@ def dry_run(
             "which a file does not hold: pass --event-type"
         )
     key = kind.idempotency_key(_NoHeaders(), body, payload)
-    event = StoredEvent(0, source_name, key, event_type or kind.type_of(_NoHeaders(), payload), body)
-    outcome = map_event(event, source, kind, settings.accounts[source.account])
+    delivery = Delivery(key, event_type or kind.type_of(_NoHeaders(), payload), body)
+    outcome = map_event(delivery, source, kind, settings.accounts[source.account])
     if isinstance(outcome, Ignored):
         mapped = ", ".join(sorted(source.events)) or "none"
         raise WorkbenchError(
@@ -88,10 +86,10 @@ def sample_body(kind: SourceKind, event_type: str) -> bytes:
 
 
 def send_sample(
-    settings: Settings, registry: SourceRegistry, source_name: str, event_type: str, base_url: str
+    settings: Settings, kinds: Mapping[str, SourceKind], source_name: str, event_type: str, base_url: str
 ) -> requests.Response:
     """Sign a shipped sample with the source's current secret and post it to a running bridge."""
-    source, kind = _source(settings, registry, source_name)
+    source, kind = _source(settings, kinds, source_name)
     if not source.secrets:
         raise WorkbenchError(
             f"set {source.secret_env} to the secret the bridge uses "
@@ -109,9 +107,11 @@ def send_sample(
         raise WorkbenchError(f"could not reach the bridge at {shown}: {type(error).__name__}") from None
 
 
-def _source(settings: Settings, registry: SourceRegistry, name: str) -> tuple[SourceSettings, SourceKind]:
+def _source(
+    settings: Settings, kinds: Mapping[str, SourceKind], name: str
+) -> tuple[SourceSettings, SourceKind]:
     source = settings.sources.get(name)
-    kind = configured_kinds(settings, registry).get(name) if source else None
+    kind = kinds.get(name) if source else None
     if source is None or kind is None:
         known = ", ".join(sorted(settings.sources)) or "none"
         raise WorkbenchError(f"no source is named {name!r} in the configuration (sources: {known})")

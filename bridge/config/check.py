@@ -1,25 +1,26 @@
-"""`check-config`: everything a deploy needs, checked before it is deployed."""
+"""`check-config`: everything a deploy needs, checked before it is deployed.
+
+Loading the configuration (with its secrets required) already refused every
+problem of the file and the webhook secrets; this adds the LeadSquared keys
+and the warnings.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bridge.config.load import ConfigError, configured_kinds, credential_problems, load_settings
-from bridge.config.settings import SourceSettings
+from bridge.config.load import ConfigError, credential_problems
+from bridge.config.settings import Settings, SourceSettings
 from bridge.sources.kind import SourceKind
 from bridge.sources.signatures.scheme import TokenScheme
 
 
-def check_configuration(path: str, environ: Mapping[str, str]) -> list[str]:
-    """Raise ConfigError with every problem; return warnings that do not stop a deploy."""
-    from transforms import REGISTRY
-
-    settings = load_settings(path, environ, REGISTRY)
+def check_configuration(settings: Settings, kinds: Mapping[str, SourceKind]) -> list[str]:
+    """Raise ConfigError with every problem loading left; return warnings that do not stop a deploy."""
     problems = credential_problems(settings)
     if problems:
         raise ConfigError(problems)
     warnings = []
-    kinds = configured_kinds(settings, REGISTRY)
     for source in settings.sources.values():
         if source.enabled and not source.events:
             warnings.append(f"sources.{source.name}: no events are mapped; every delivery will be ignored")

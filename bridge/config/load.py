@@ -1,21 +1,23 @@
-"""Load bridge.toml and the environment into frozen Settings, or say what to fix."""
+"""Load bridge.toml and the environment into frozen Settings, or say what to fix.
+
+The document's own rules (its JSON Schema and what the schema cannot see) are
+in bridge.config.rules; this module reads the file, checks the environment's
+part (secrets, LeadSquared keys) and builds the Settings.
+"""
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Iterable, Mapping
-from importlib import resources
+from dataclasses import dataclass
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
+from bridge.config.rules import OPPORTUNITY_KEYS, default_account, schema_problems, semantic_problems
 from bridge.config.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_MAX_BODY_BYTES,
-    TWO_STEP_LEAD_FIELDS,
     AccountSettings,
     DeliverySettings,
     EventMapping,
@@ -25,8 +27,7 @@ from bridge.config.settings import (
     Settings,
     SourceSettings,
 )
-from bridge.sources.formats import FORMATS
-from bridge.sources.kind import BRIDGE_VALUES, SourceKind
+from bridge.sources.kind import SourceKind
 from bridge.sources.registry import SourceRegistry
 from bridge.sources.signatures.scheme import SecretFormat
 
@@ -39,9 +40,17 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def load_settings(
+@dataclass(frozen=True)
+class Configuration:
+    """Resolved Settings and each configured source's kind, built together once per process."""
+
+    settings: Settings
+    kinds: Mapping[str, SourceKind]
+
+
+def load_configuration(
     path: str | Path, environ: Mapping[str, str], registry: SourceRegistry, require_secrets: bool = True
-) -> Settings:
+) -> Configuration:
     """Read, validate and resolve the configuration file against the environment.
 
     Only tools that never receive a webhook (the dry-run transform) may pass
@@ -52,18 +61,26 @@ def load_settings(
     if problems:
         raise ConfigError([f"{path}: {p}" for p in problems])
     settings = build_settings(document, environ)
+    kinds = configured_kinds(settings, registry)
     if not require_secrets:
-        return settings
+        return Configuration(settings, kinds)
     problems = [
         f"sources.{s.name}: the environment variable {s.secret_env} is not set; "
         "a source without its secret would accept unsigned webhooks"
         for s in settings.sources.values()
         if s.enabled and not s.secrets
     ]
-    problems += secret_format_problems(settings, registry)
+    problems += secret_format_problems(settings, kinds)
     if problems:
         raise ConfigError(problems)
-    return settings
+    return Configuration(settings, kinds)
+
+
+def load_settings(
+    path: str | Path, environ: Mapping[str, str], registry: SourceRegistry, require_secrets: bool = True
+) -> Settings:
+    """Return the Settings of load_configuration, for callers that need no kinds."""
+    return load_configuration(path, environ, registry, require_secrets).settings
 
 
 def configured_kinds(settings: Settings, registry: SourceRegistry) -> dict[str, SourceKind]:
@@ -76,9 +93,8 @@ def configured_kinds(settings: Settings, registry: SourceRegistry) -> dict[str, 
     return kinds
 
 
-def secret_format_problems(settings: Settings, registry: SourceRegistry) -> list[str]:
+def secret_format_problems(settings: Settings, kinds: Mapping[str, SourceKind]) -> list[str]:
     """Name each secret variable of an enabled source whose scheme cannot use its value (never the value)."""
-    kinds = configured_kinds(settings, registry)
     problems = []
     for source in settings.sources.values():
         scheme = kinds[source.name].signature
@@ -105,180 +121,20 @@ def read_document(path: Path) -> dict[str, Any]:
         raise ConfigError([f"{path}: not valid TOML: {error}"]) from None
 
 
-def schema_problems(document: Mapping[str, Any]) -> list[str]:
-    """Return one line per JSON Schema violation, naming the key."""
-    schema = json.loads(resources.files("bridge.config").joinpath("schema.json").read_text())
-    validator = jsonschema.Draft202012Validator(schema)
-    problems = []
-    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
-        key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
-        problems.append(f"{key}: {_message(error)}")
-    return problems
-
-
-FIELD_HINT = (
-    "give the name of a value the transform yields, or a table with exactly one of "
-    'value = "<name>" or path = "<dotted.path>" and an optional format = one of {formats}'
-)
-
-
-def _message(error: jsonschema.ValidationError) -> str:
-    """Say what is wrong; "not valid under any of the given schemas" would say nothing."""
-    if not error.context:
-        return str(error.message)
-    if len(error.absolute_path) >= 2 and error.absolute_path[-2] == "fields":
-        return FIELD_HINT.format(formats=", ".join(sorted(FORMATS)))
-    return str(jsonschema.exceptions.best_match(error.context).message)
-
-
-def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> list[str]:
-    """Return problems the schema cannot see: unknown kinds, accounts, events, values."""
-    problems = []
-    accounts = document.get("accounts", {})
-    problems += _lease_problems(document)
-    problems += _network_problems("server.trusted_proxies", document.get("server", {}).get("trusted_proxies"))
-    for name, source in document.get("sources", {}).items():
-        problems += _network_problems(f"sources.{name}.allowed_ips", source.get("allowed_ips"))
-        registered = registry.get(source["kind"])
-        if registered is None:
-            known = ", ".join(registry.names())
-            problems.append(f"sources.{name}.kind: unknown kind {source['kind']!r} (known: {known})")
-            continue
-        try:
-            kind = registered.configured(source.get("scheme", {}))
-        except ValueError as error:
-            problems.append(f"sources.{name}.scheme: {error}")
-            continue
-        account = source.get("account", _only_account(accounts))
-        if account not in accounts:
-            problems.append(f"sources.{name}.account: no [accounts.{account}] is configured")
-        problems += _opportunity_problems(name, source)
-        for event_type, mapping in source.get("events", {}).items():
-            key = f"sources.{name}.events.{event_type}"
-            names = kind.values_of(event_type)
-            if names is None:
-                known = ", ".join(sorted(kind.event_values))
-                problems.append(f"{key}: {kind.name} has no event {event_type!r} (known: {known})")
-                continue
-            problems += _value_problems(key, mapping, names + BRIDGE_VALUES)
-    return problems
-
-
-def _network_problems(key: str, addresses: Iterable[str] | None) -> list[str]:
-    problems = []
-    for address in addresses or ():
-        try:
-            ip_network(address)
-        except ValueError as error:
-            problems.append(f"{key}: {error}; give an address (13.126.198.236) or a network (10.0.0.0/8)")
-    return problems
-
-
 def _networks(addresses: Iterable[str] | None) -> tuple[Network, ...]:
     return tuple(ip_network(address) for address in addresses or ())
-
-
-OPPORTUNITY_KEYS = ("opportunity_id_path", "opportunity_lookup")
-
-
-def _opportunity_problems(name: str, source: Mapping[str, Any]) -> list[str]:
-    """Require exactly one way to the opportunity for every event: a path or a look-up.
-
-    An event's own opportunity_id_path or opportunity_lookup replaces the
-    source's; an event that gives neither uses the source's.
-    """
-    key = f"sources.{name}"
-    fix = (
-        'give opportunity_id_path = "<dotted.path>" or an opportunity_lookup table '
-        "(lead_field, path, opportunity_type), not both"
-    )
-    problems = []
-    if all(k in source for k in OPPORTUNITY_KEYS):
-        problems.append(f"{key}: both opportunity_id_path and opportunity_lookup are set; {fix}")
-    events = source.get("events", {})
-    for event_type, mapping in events.items():
-        if all(k in mapping for k in OPPORTUNITY_KEYS):
-            problems.append(
-                f"{key}.events.{event_type}: both opportunity_id_path and opportunity_lookup are set; {fix}"
-            )
-    uncovered = [e for e, m in events.items() if not any(k in m for k in OPPORTUNITY_KEYS)]
-    if not any(k in source for k in OPPORTUNITY_KEYS) and (uncovered or not events):
-        where = f" (events {', '.join(uncovered)} have none of their own)" if uncovered else ""
-        problems.append(f"{key}: no opportunity_id_path and no opportunity_lookup{where}; {fix}")
-    lookups = [(key, source.get("opportunity_lookup"))] + [
-        (f"{key}.events.{e}", m.get("opportunity_lookup")) for e, m in events.items()
-    ]
-    for where, lookup in lookups:
-        if (
-            lookup
-            and lookup.get("method") == "lead_then_opportunities"
-            and lookup["lead_field"] not in TWO_STEP_LEAD_FIELDS
-        ):
-            problems.append(
-                f"{where}.opportunity_lookup.lead_field: method lead_then_opportunities finds a lead "
-                f"only by {', '.join(TWO_STEP_LEAD_FIELDS)}, not {lookup['lead_field']!r}; "
-                'use method = "unique_field" for other unique fields'
-            )
-    return problems
-
-
-def _lease_problems(document: Mapping[str, Any]) -> list[str]:
-    """Refuse a claim lease that a call in flight could outlive.
-
-    A worker's claim expiring mid-call would let another worker settle rows
-    whose answer is still on its way: the lease must cover a whole window's
-    wait for a slot plus the longest call.
-    """
-    lease = document.get("delivery", {}).get("claim_lease_seconds", DeliverySettings.claim_lease_seconds)
-    problems = []
-    for name, account in document.get("accounts", {}).items():
-        window = account.get("window_seconds", 5.0) + account.get("window_margin_seconds", 0.2)
-        needed = account.get("timeout_seconds", 30.0) + 2 * window
-        if lease <= needed:
-            problems.append(
-                f"delivery.claim_lease_seconds: {lease:g} s is too short for accounts.{name} "
-                f"(timeout_seconds plus two windows is {needed:g} s); raise it above that"
-            )
-    return problems
-
-
-def _value_problems(key: str, mapping: Mapping[str, Any], names: Iterable[str]) -> list[str]:
-    known = set(names)
-    problems = []
-    for schema_name, spec in mapping.get("fields", {}).items():
-        value = spec if isinstance(spec, str) else spec.get("value")
-        if value is not None and value not in known:
-            problems.append(
-                f"{key}.fields.{schema_name}: no value {value!r} (known: {', '.join(sorted(known))})"
-            )
-        format_name = None if isinstance(spec, str) else spec.get("format")
-        if format_name is not None and format_name not in FORMATS:
-            formats = ", ".join(sorted(FORMATS))
-            problems.append(f"{key}.fields.{schema_name}: unknown format {format_name!r} (known: {formats})")
-    try:
-        mapping.get("note", "").format_map({name: "" for name in known})
-    except (KeyError, ValueError, IndexError) as error:
-        problems.append(
-            f"{key}.note: cannot fill the template ({error!r}); "
-            f"use {{name}} with one of: {', '.join(sorted(known))}"
-        )
-    return problems
-
-
-def _only_account(accounts: Mapping[str, Any]) -> str:
-    return next(iter(accounts)) if len(accounts) == 1 else "default"
 
 
 def build_settings(document: Mapping[str, Any], environ: Mapping[str, str]) -> Settings:
     """Turn a validated document and the environment into Settings."""
     accounts = {name: _account(name, raw, environ) for name, raw in document["accounts"].items()}
     sources = {
-        name: _source(name, raw, _only_account(document["accounts"]), environ)
+        name: _source(name, raw, default_account(document["accounts"]), environ)
         for name, raw in document.get("sources", {}).items()
     }
     server = document.get("server", {})
     return Settings(
-        database_url=normalize_database_url(environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+        database_url=database_url(environ),
         max_body_bytes=server.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES),
         accounts=accounts,
         sources=sources,
@@ -349,6 +205,11 @@ def _field_source(spec: str | Mapping[str, str]) -> FieldSource:
     if isinstance(spec, str):
         return FieldSource(value=spec)
     return FieldSource(value=spec.get("value"), path=spec.get("path"), format=spec.get("format"))
+
+
+def database_url(environ: Mapping[str, str]) -> str:
+    """Return the store's URL: DATABASE_URL, else the SQLite default, for the psycopg 3 driver."""
+    return normalize_database_url(environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
 
 
 def normalize_database_url(url: str) -> str:

@@ -20,7 +20,7 @@ class FieldSource:
 
     value: str | None = None  # a value the transform yields
     path: str | None = None  # or a dotted path into the payload
-    format: str | None = None  # a name from bridge.formats.FORMATS
+    format: str | None = None  # a name from bridge.sources.formats.FORMATS
 
 
 LookupMethod = Literal["unique_field", "lead_then_opportunities"]

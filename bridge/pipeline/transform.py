@@ -1,6 +1,8 @@
 """The transform stage: received events become queued activities, ignored or failed.
 
-map_event turns one event into activities: the transform's values, shaped by configuration.
+map_event turns one delivery into activities: the transform's values, shaped by
+configuration. It reads only the delivery's data, so the dry run maps a file
+exactly as the worker maps a stored event.
 """
 
 from __future__ import annotations
@@ -52,22 +54,31 @@ class Failed:
 MappingOutcome = Mapped | Ignored | Failed
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """What mapping reads of one delivery: its key, the event type a header gave (if any), its body."""
+
+    idempotency_key: str
+    event_type: str | None
+    body: bytes
+
+
 def map_event(
-    event: StoredEvent, source: SourceSettings, kind: SourceKind, account: AccountSettings
+    delivery: Delivery, source: SourceSettings, kind: SourceKind, account: AccountSettings
 ) -> MappingOutcome:
-    """Map one stored event to its activities, or say why not."""
+    """Map one delivery to its activities, or say why not."""
     try:
-        payload = kind.parse(event.body)
+        payload = kind.parse(delivery.body)
     except ValueError as error:
         return Failed(f"the stored body {error}")
-    event_type = event.event_type or kind.event_type(payload)
+    event_type = delivery.event_type or kind.event_type(payload)
     mapping = source.events.get(event_type or "")
     if mapping is None:
         return Ignored(event_type)
     try:
         opportunity_id, lookup = opportunity_of(payload, mapping)
         values_list = kind.transform(mapping.event_type, payload)
-        bridge_values = {"delivery_id": event.idempotency_key}
+        bridge_values = {"delivery_id": delivery.idempotency_key}
         rows = [build_row(mapping, {**bridge_values, **values}, payload) for values in values_list]
     except TransformError as error:
         return Failed(str(error))
@@ -78,7 +89,7 @@ def map_event(
         return Failed(f"the {kind.name} transform raised {type(error).__name__}: {error}")
     activities = []
     for position, row in enumerate(rows):
-        key = activity_key(source.name, event.idempotency_key, position)
+        key = activity_key(source.name, delivery.idempotency_key, position)
         if account.key_field:
             row["Fields"].append({"SchemaName": account.key_field, "Value": key})
         activities.append(Activity(key, account.name, opportunity_id, row, lookup))
@@ -191,7 +202,7 @@ def _outcome(services: Services, event: StoredEvent) -> tuple[EventStatus, str |
     if source is None or kind is None:
         return EventStatus.FAILED, f"source {event.source!r} is no longer configured", []
     account = services.settings.accounts[source.account]
-    outcome = map_event(event, source, kind, account)
+    outcome = map_event(Delivery(event.idempotency_key, event.event_type, event.body), source, kind, account)
     if isinstance(outcome, Mapped):
         return EventStatus.TRANSFORMED, None, outcome.activities
     if isinstance(outcome, Ignored):

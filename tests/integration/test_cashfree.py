@@ -24,12 +24,11 @@ from werkzeug.test import TestResponse
 from bridge import create_app
 from bridge.config.load import load_settings
 from bridge.config.settings import Settings
-from bridge.pipeline.transform import Failed, Ignored, map_event
+from bridge.pipeline.transform import Delivery, Failed, Ignored, map_event
 from bridge.services import Services
 from bridge.sources.kind import TransformError
 from bridge.sources.signatures import SignatureError
 from bridge.store.engine import make_engine
-from bridge.store.inbox import StoredEvent
 from bridge.store.tables import events
 from tests.conftest import OPENED_ENGINES, ROOT
 from tests.support import count, idempotency_key_of
@@ -291,8 +290,8 @@ def test_unmappable_payloads_fail_with_a_reason(
     source = settings.sources["cashfree"]
     payload = sample("PAYMENT_SUCCESS_WEBHOOK")
     mutate(payload)
-    stored = StoredEvent(1, "cashfree", "k", "PAYMENT_SUCCESS_WEBHOOK", json.dumps(payload).encode())
-    outcome = map_event(stored, source, cashfree.SOURCE, settings.accounts[source.account])
+    delivery = Delivery("k", "PAYMENT_SUCCESS_WEBHOOK", json.dumps(payload).encode())
+    outcome = map_event(delivery, source, cashfree.SOURCE, settings.accounts[source.account])
     assert isinstance(outcome, Failed)
     assert reason in outcome.reason
 
@@ -302,9 +301,7 @@ def test_a_type_nobody_mapped_is_ignored() -> None:
     settings = example_settings()
     source = settings.sources["cashfree"]
     body = b'{"type":"REFUND_STATUS_WEBHOOK","data":{}}'
-    outcome = map_event(
-        StoredEvent(1, "cashfree", "k", None, body), source, cashfree.SOURCE, settings.accounts["main"]
-    )
+    outcome = map_event(Delivery("k", None, body), source, cashfree.SOURCE, settings.accounts["main"])
     assert outcome == Ignored("REFUND_STATUS_WEBHOOK")
 
 

@@ -25,14 +25,13 @@ from werkzeug.datastructures import Headers
 from bridge import create_app
 from bridge.config.load import configured_kinds, load_settings
 from bridge.config.settings import Settings, SourceSettings
-from bridge.pipeline.transform import Mapped, map_event
+from bridge.pipeline.transform import Delivery, Mapped, map_event
 from bridge.services import Services
 from bridge.sources.kind import SourceKind
 from bridge.sources.senders import event_type_headers, signed_delivery, webhook_path
 from bridge.sources.signatures import SignatureError
 from bridge.sources.signatures.scheme import BodySignedScheme, SignatureScheme, TokenScheme
 from bridge.store.engine import make_engine
-from bridge.store.inbox import StoredEvent
 from bridge.store.tables import events
 from tests.conftest import OPENED_ENGINES, ROOT
 from tests.support import count
@@ -144,8 +143,8 @@ def test_samples_match_their_golden_activities(kind: SourceKind) -> None:
         body = path.read_bytes()
         configured = example_kind(kind)
         event_type = configured.type_of(sample_headers(configured, path), configured.parse(body))
-        stored = StoredEvent(1, source.name, "evt_golden", event_type, body)
-        outcome = map_event(stored, source, configured, account)
+        delivery = Delivery("evt_golden", event_type, body)
+        outcome = map_event(delivery, source, configured, account)
         assert isinstance(outcome, Mapped), outcome
         assert [a.opportunity_id for a in outcome.activities] == [expected["opportunity_id"]] * len(
             outcome.activities

@@ -15,11 +15,10 @@ from werkzeug.datastructures import Headers
 
 from bridge.config.load import load_settings
 from bridge.config.settings import Settings
-from bridge.pipeline.transform import Failed, Mapped, map_event
+from bridge.pipeline.transform import Delivery, Failed, Mapped, map_event
 from bridge.sources.kind import TransformError
 from bridge.sources.payload import body_hash_key
 from bridge.sources.signatures.errors import SignatureError
-from bridge.store.inbox import StoredEvent
 from tests.conftest import ROOT
 from tests.support import idempotency_key_of
 from transforms import REGISTRY, digio
@@ -209,8 +208,8 @@ def test_unmappable_payloads_fail_with_a_reason(
     source = settings.sources["digio"]
     payload = sample(event)
     mutate(payload)
-    stored = StoredEvent(1, "digio", "k", event, json.dumps(payload).encode())
-    outcome = map_event(stored, source, digio.SOURCE, settings.accounts[source.account])
+    delivery = Delivery("k", event, json.dumps(payload).encode())
+    outcome = map_event(delivery, source, digio.SOURCE, settings.accounts[source.account])
     assert isinstance(outcome, Failed), outcome
     assert reason in outcome.reason
 
@@ -267,8 +266,6 @@ def test_the_document_is_mapped_to_its_own_reference() -> None:
     settings = example_settings()
     source = settings.sources["digio"]
     body = (PAYLOADS / "doc.signed.json").read_bytes()
-    outcome = map_event(
-        StoredEvent(1, "digio", "k", "doc.signed", body), source, digio.SOURCE, settings.accounts["main"]
-    )
+    outcome = map_event(Delivery("k", "doc.signed", body), source, digio.SOURCE, settings.accounts["main"])
     assert isinstance(outcome, Mapped)
     assert [a.opportunity_id for a in outcome.activities] == ["b1f6e2c4-7d0a-4a8e-9f3b-2c5d8e1a4f70"]

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 
 from bridge import create_app
 from bridge.cli.workbench import dry_run
-from bridge.config.load import load_settings
+from bridge.config.load import configured_kinds, load_settings
 from bridge.leadsquared.activity import Activity, LeadLookup
 from bridge.leadsquared.opportunities import lead_id, newest_opportunity
 from bridge.sandbox import SandboxServer, SandboxSettings, start_sandbox
@@ -361,7 +361,7 @@ def test_the_dry_run_says_what_it_would_look_up_with_the_email_masked(tmp_path: 
     )
     event = payment_event("pay_13", None)
     event["payload"]["payment"]["entity"]["email"] = EMAIL
-    [call] = dry_run(settings, REGISTRY, "razorpay", body_of(event))
+    [call] = dry_run(settings, configured_kinds(settings, REGISTRY), "razorpay", body_of(event))
     searched = "EmailAddress r***@example.com (opportunity type 12002, unique_field)"
     assert call.url.endswith(f"opportunityId=<looked up by {searched}>")
     assert EMAIL not in call.url

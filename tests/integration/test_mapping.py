@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 
 from bridge.config.load import ConfigError, load_settings
-from bridge.pipeline.transform import Failed, Mapped, MappingOutcome, map_event
+from bridge.pipeline.transform import Delivery, Failed, Mapped, MappingOutcome, map_event
 from bridge.sources.formats import as_text, lsq_datetime_from_iso, masked
 from bridge.sources.values import text
-from bridge.store.inbox import StoredEvent
 from tests.conftest import TEST_CONFIG, write_config
 from tests.support import payment_event
 from transforms import REGISTRY, razorpay
@@ -34,8 +33,8 @@ def mapped(tmp_path: Path, event: dict[str, Any], config: str = CONFIG) -> Mappi
     """Map one event under a configuration."""
     settings = load_settings(write_config(tmp_path, config), ENV, REGISTRY)
     source = settings.sources["razorpay"]
-    stored = StoredEvent(1, "razorpay", "evt_m", "payment.captured", json.dumps(event).encode())
-    return map_event(stored, source, razorpay.SOURCE, settings.accounts["main"])
+    delivery = Delivery("evt_m", "payment.captured", json.dumps(event).encode())
+    return map_event(delivery, source, razorpay.SOURCE, settings.accounts["main"])
 
 
 def fields_of(outcome: MappingOutcome) -> dict[str, str]:

@@ -14,11 +14,10 @@ from werkzeug.datastructures import Headers
 
 from bridge.config.load import load_settings
 from bridge.config.settings import Settings
-from bridge.pipeline.transform import Failed, Ignored, map_event
+from bridge.pipeline.transform import Delivery, Failed, Ignored, map_event
 from bridge.sources.kind import TransformError
 from bridge.sources.payload import body_hash_key
 from bridge.sources.signatures.errors import SignatureError
-from bridge.store.inbox import StoredEvent
 from tests.conftest import ROOT
 from tests.support import idempotency_key_of
 from transforms import REGISTRY, onfido
@@ -278,8 +277,8 @@ def test_published_events_are_ignored_not_failed_by_the_example(name: str) -> No
     settings = example_settings()
     source = settings.sources["onfido"]
     body = (SAMPLES / name).read_bytes()
-    stored = StoredEvent(1, "onfido", "k", onfido.event_type(json.loads(body)), body)
-    outcome = map_event(stored, source, onfido.SOURCE, settings.accounts[source.account])
+    delivery = Delivery("k", onfido.event_type(json.loads(body)), body)
+    outcome = map_event(delivery, source, onfido.SOURCE, settings.accounts[source.account])
     assert isinstance(outcome, Ignored)
 
 
@@ -307,8 +306,8 @@ def test_unmappable_payloads_fail_with_a_reason(
     source = settings.sources["onfido"]
     payload = json.loads((PAYLOADS / "workflow_run.completed.json").read_bytes())
     mutate(payload)
-    stored = StoredEvent(1, "onfido", "k", "workflow_run.completed", json.dumps(payload).encode())
-    outcome = map_event(stored, source, onfido.SOURCE, settings.accounts[source.account])
+    delivery = Delivery("k", "workflow_run.completed", json.dumps(payload).encode())
+    outcome = map_event(delivery, source, onfido.SOURCE, settings.accounts[source.account])
     assert isinstance(outcome, Failed)
     assert reason in outcome.reason
 

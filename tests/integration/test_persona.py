@@ -10,10 +10,9 @@ import pytest
 from werkzeug.datastructures import Headers
 
 from bridge.config.load import load_settings
-from bridge.pipeline.transform import Failed, map_event
+from bridge.pipeline.transform import Delivery, Failed, map_event
 from bridge.sources.kind import TransformError
 from bridge.sources.signatures import SignatureError
-from bridge.store.inbox import StoredEvent
 from tests.conftest import ROOT
 from tests.support import idempotency_key_of
 from transforms import REGISTRY, persona
@@ -179,8 +178,8 @@ def test_unmappable_payloads_fail_with_a_reason(
     source = settings.sources["persona"]
     payload = json.loads((PAYLOADS / "inquiry.approved.json").read_bytes())
     mutate(payload)
-    stored = StoredEvent(1, "persona", "k", "inquiry.approved", json.dumps(payload).encode())
-    outcome = map_event(stored, source, persona.SOURCE, settings.accounts[source.account])
+    delivery = Delivery("k", "inquiry.approved", json.dumps(payload).encode())
+    outcome = map_event(delivery, source, persona.SOURCE, settings.accounts[source.account])
     assert isinstance(outcome, Failed)
     assert reason in outcome.reason
 

@@ -13,10 +13,9 @@ from werkzeug.datastructures import Headers
 
 from bridge.config.load import load_settings
 from bridge.config.settings import Settings
-from bridge.pipeline.transform import Failed, map_event
+from bridge.pipeline.transform import Delivery, Failed, map_event
 from bridge.sources.kind import TransformError
 from bridge.sources.signatures import SignatureError
-from bridge.store.inbox import StoredEvent
 from tests.conftest import ROOT
 from tests.support import idempotency_key_of
 from transforms import REGISTRY, razorpay
@@ -119,8 +118,8 @@ def test_unmappable_payloads_fail_with_a_reason(
     source = settings.sources["razorpay"]
     payload = json.loads((PAYLOADS / "payment.captured.json").read_text())
     mutate(payload)
-    stored = StoredEvent(1, "razorpay", "k", "payment.captured", json.dumps(payload).encode())
-    outcome = map_event(stored, source, razorpay.SOURCE, settings.accounts[source.account])
+    delivery = Delivery("k", "payment.captured", json.dumps(payload).encode())
+    outcome = map_event(delivery, source, razorpay.SOURCE, settings.accounts[source.account])
     assert isinstance(outcome, Failed)
     assert reason in outcome.reason
 
@@ -278,11 +277,11 @@ def test_links_and_subscriptions_find_the_opportunity_in_their_own_notes(event_t
     account = settings.accounts[source.account]
     payload = sample(event_type)
     assert payload["payload"]["payment"]["entity"]["notes"] == []
-    stored = StoredEvent(1, "razorpay", "k", event_type, json.dumps(payload).encode())
-    assert not isinstance(map_event(stored, source, razorpay.SOURCE, account), Failed)
+    delivery = Delivery("k", event_type, json.dumps(payload).encode())
+    assert not isinstance(map_event(delivery, source, razorpay.SOURCE, account), Failed)
     entity = "payment_link" if event_type == "payment_link.paid" else "subscription"
     payload["payload"][entity]["entity"]["notes"] = []
-    stored = StoredEvent(1, "razorpay", "k", event_type, json.dumps(payload).encode())
-    outcome = map_event(stored, source, razorpay.SOURCE, account)
+    delivery = Delivery("k", event_type, json.dumps(payload).encode())
+    outcome = map_event(delivery, source, razorpay.SOURCE, account)
     assert isinstance(outcome, Failed)
     assert f"payload.{entity}.entity.notes.opportunity_id" in outcome.reason

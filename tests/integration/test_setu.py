@@ -21,10 +21,9 @@ from werkzeug.datastructures import Headers
 
 from bridge.config.load import load_settings
 from bridge.config.settings import Settings
-from bridge.pipeline.transform import Failed, Ignored, map_event
+from bridge.pipeline.transform import Delivery, Failed, Ignored, map_event
 from bridge.sources.kind import TransformError
 from bridge.sources.signatures import SignatureError
-from bridge.store.inbox import StoredEvent
 from tests.conftest import ROOT
 from tests.support import idempotency_key_of
 from transforms import REGISTRY, setu
@@ -200,8 +199,8 @@ def test_a_pending_payment_is_ignored_by_the_example() -> None:
     """payment.pending is not mapped in the example, so it is stored as ignored, not failed."""
     settings = example_settings()
     body = json.dumps({**sample("payment.success"), "eventType": "payment.pending"}).encode()
-    event = StoredEvent(1, "setu", "k", None, body)
-    outcome = map_event(event, settings.sources["setu"], setu.SOURCE, settings.accounts["main"])
+    delivery = Delivery("k", None, body)
+    outcome = map_event(delivery, settings.sources["setu"], setu.SOURCE, settings.accounts["main"])
     assert outcome == Ignored("payment.pending")
 
 
@@ -226,7 +225,7 @@ def test_unmappable_payloads_fail_with_a_reason(
     settings = example_settings()
     payload = sample("payment.failed")
     mutate(payload)
-    stored = StoredEvent(1, "setu", "k", "payment.failed", json.dumps(payload).encode())
-    outcome = map_event(stored, settings.sources["setu"], setu.SOURCE, settings.accounts["main"])
+    delivery = Delivery("k", "payment.failed", json.dumps(payload).encode())
+    outcome = map_event(delivery, settings.sources["setu"], setu.SOURCE, settings.accounts["main"])
     assert isinstance(outcome, Failed)
     assert reason in outcome.reason

@@ -14,10 +14,9 @@ from werkzeug.datastructures import Headers
 
 from bridge.config.load import load_settings
 from bridge.config.settings import AccountSettings, SourceSettings
-from bridge.pipeline.transform import Failed, map_event
+from bridge.pipeline.transform import Delivery, Failed, map_event
 from bridge.sources.kind import TransformError
 from bridge.sources.signatures import SignatureError
-from bridge.store.inbox import StoredEvent
 from tests.conftest import ROOT
 from tests.support import idempotency_key_of
 from transforms import REGISTRY, stripe
@@ -241,8 +240,8 @@ def test_unmappable_payloads_fail_with_a_reason(
     source, account = example_source_settings()
     payload = json.loads((PAYLOADS / f"{stem}.json").read_bytes())
     mutate(payload)
-    stored = StoredEvent(1, "stripe", "k", stem, json.dumps(payload).encode())
-    outcome = map_event(stored, source, stripe.SOURCE, account)
+    delivery = Delivery("k", stem, json.dumps(payload).encode())
+    outcome = map_event(delivery, source, stripe.SOURCE, account)
     assert isinstance(outcome, Failed)
     assert reason in outcome.reason
 

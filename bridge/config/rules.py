@@ -1,0 +1,177 @@
+"""Check a configuration document: its JSON Schema, then what the schema cannot see."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from importlib import resources
+from ipaddress import ip_network
+from typing import Any
+
+import jsonschema
+
+from bridge.config.settings import TWO_STEP_LEAD_FIELDS, DeliverySettings
+from bridge.sources.formats import FORMATS
+from bridge.sources.kind import BRIDGE_VALUES
+from bridge.sources.registry import SourceRegistry
+
+
+def schema_problems(document: Mapping[str, Any]) -> list[str]:
+    """Return one line per JSON Schema violation, naming the key."""
+    schema = json.loads(resources.files("bridge.config").joinpath("schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for error in sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path)):
+        key = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+        problems.append(f"{key}: {_message(error)}")
+    return problems
+
+
+FIELD_HINT = (
+    "give the name of a value the transform yields, or a table with exactly one of "
+    'value = "<name>" or path = "<dotted.path>" and an optional format = one of {formats}'
+)
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    """Say what is wrong; "not valid under any of the given schemas" would say nothing."""
+    if not error.context:
+        return str(error.message)
+    if len(error.absolute_path) >= 2 and error.absolute_path[-2] == "fields":
+        return FIELD_HINT.format(formats=", ".join(sorted(FORMATS)))
+    return str(jsonschema.exceptions.best_match(error.context).message)
+
+
+def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> list[str]:
+    """Return problems the schema cannot see: unknown kinds, accounts, events, values."""
+    problems = []
+    accounts = document.get("accounts", {})
+    problems += _lease_problems(document)
+    problems += _network_problems("server.trusted_proxies", document.get("server", {}).get("trusted_proxies"))
+    for name, source in document.get("sources", {}).items():
+        problems += _network_problems(f"sources.{name}.allowed_ips", source.get("allowed_ips"))
+        registered = registry.get(source["kind"])
+        if registered is None:
+            known = ", ".join(registry.names())
+            problems.append(f"sources.{name}.kind: unknown kind {source['kind']!r} (known: {known})")
+            continue
+        try:
+            kind = registered.configured(source.get("scheme", {}))
+        except ValueError as error:
+            problems.append(f"sources.{name}.scheme: {error}")
+            continue
+        account = source.get("account", default_account(accounts))
+        if account not in accounts:
+            problems.append(f"sources.{name}.account: no [accounts.{account}] is configured")
+        problems += _opportunity_problems(name, source)
+        for event_type, mapping in source.get("events", {}).items():
+            key = f"sources.{name}.events.{event_type}"
+            names = kind.values_of(event_type)
+            if names is None:
+                known = ", ".join(sorted(kind.event_values))
+                problems.append(f"{key}: {kind.name} has no event {event_type!r} (known: {known})")
+                continue
+            problems += _value_problems(key, mapping, names + BRIDGE_VALUES)
+    return problems
+
+
+def _network_problems(key: str, addresses: Iterable[str] | None) -> list[str]:
+    problems = []
+    for address in addresses or ():
+        try:
+            ip_network(address)
+        except ValueError as error:
+            problems.append(f"{key}: {error}; give an address (13.126.198.236) or a network (10.0.0.0/8)")
+    return problems
+
+
+OPPORTUNITY_KEYS = ("opportunity_id_path", "opportunity_lookup")
+
+
+def _opportunity_problems(name: str, source: Mapping[str, Any]) -> list[str]:
+    """Require exactly one way to the opportunity for every event: a path or a look-up.
+
+    An event's own opportunity_id_path or opportunity_lookup replaces the
+    source's; an event that gives neither uses the source's.
+    """
+    key = f"sources.{name}"
+    fix = (
+        'give opportunity_id_path = "<dotted.path>" or an opportunity_lookup table '
+        "(lead_field, path, opportunity_type), not both"
+    )
+    problems = []
+    if all(k in source for k in OPPORTUNITY_KEYS):
+        problems.append(f"{key}: both opportunity_id_path and opportunity_lookup are set; {fix}")
+    events = source.get("events", {})
+    for event_type, mapping in events.items():
+        if all(k in mapping for k in OPPORTUNITY_KEYS):
+            problems.append(
+                f"{key}.events.{event_type}: both opportunity_id_path and opportunity_lookup are set; {fix}"
+            )
+    uncovered = [e for e, m in events.items() if not any(k in m for k in OPPORTUNITY_KEYS)]
+    if not any(k in source for k in OPPORTUNITY_KEYS) and (uncovered or not events):
+        where = f" (events {', '.join(uncovered)} have none of their own)" if uncovered else ""
+        problems.append(f"{key}: no opportunity_id_path and no opportunity_lookup{where}; {fix}")
+    lookups = [(key, source.get("opportunity_lookup"))] + [
+        (f"{key}.events.{e}", m.get("opportunity_lookup")) for e, m in events.items()
+    ]
+    for where, lookup in lookups:
+        if (
+            lookup
+            and lookup.get("method") == "lead_then_opportunities"
+            and lookup["lead_field"] not in TWO_STEP_LEAD_FIELDS
+        ):
+            problems.append(
+                f"{where}.opportunity_lookup.lead_field: method lead_then_opportunities finds a lead "
+                f"only by {', '.join(TWO_STEP_LEAD_FIELDS)}, not {lookup['lead_field']!r}; "
+                'use method = "unique_field" for other unique fields'
+            )
+    return problems
+
+
+def _lease_problems(document: Mapping[str, Any]) -> list[str]:
+    """Refuse a claim lease that a call in flight could outlive.
+
+    A worker's claim expiring mid-call would let another worker settle rows
+    whose answer is still on its way: the lease must cover a whole window's
+    wait for a slot plus the longest call.
+    """
+    lease = document.get("delivery", {}).get("claim_lease_seconds", DeliverySettings.claim_lease_seconds)
+    problems = []
+    for name, account in document.get("accounts", {}).items():
+        window = account.get("window_seconds", 5.0) + account.get("window_margin_seconds", 0.2)
+        needed = account.get("timeout_seconds", 30.0) + 2 * window
+        if lease <= needed:
+            problems.append(
+                f"delivery.claim_lease_seconds: {lease:g} s is too short for accounts.{name} "
+                f"(timeout_seconds plus two windows is {needed:g} s); raise it above that"
+            )
+    return problems
+
+
+def _value_problems(key: str, mapping: Mapping[str, Any], names: Iterable[str]) -> list[str]:
+    known = set(names)
+    problems = []
+    for schema_name, spec in mapping.get("fields", {}).items():
+        value = spec if isinstance(spec, str) else spec.get("value")
+        if value is not None and value not in known:
+            problems.append(
+                f"{key}.fields.{schema_name}: no value {value!r} (known: {', '.join(sorted(known))})"
+            )
+        format_name = None if isinstance(spec, str) else spec.get("format")
+        if format_name is not None and format_name not in FORMATS:
+            formats = ", ".join(sorted(FORMATS))
+            problems.append(f"{key}.fields.{schema_name}: unknown format {format_name!r} (known: {formats})")
+    try:
+        mapping.get("note", "").format_map({name: "" for name in known})
+    except (KeyError, ValueError, IndexError) as error:
+        problems.append(
+            f"{key}.note: cannot fill the template ({error!r}); "
+            f"use {{name}} with one of: {', '.join(sorted(known))}"
+        )
+    return problems
+
+
+def default_account(accounts: Mapping[str, Any]) -> str:
+    """Return the account a source without `account` uses: the only one, else "default"."""
+    return next(iter(accounts)) if len(accounts) == 1 else "default"
