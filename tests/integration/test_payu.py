@@ -18,8 +18,8 @@ from bridge.sources.signatures.payu_hash import reverse_hash, signed_form
 from bridge.store.engine import make_engine
 from bridge.store.tables import events
 from tests.conftest import OPENED_ENGINES, ROOT
-from tests.integration.test_contract import example_settings
 from tests.support import count, idempotency_key_of
+from tests.unit.test_contract import example_settings
 from transforms import REGISTRY, payu
 
 SCHEME = payu.SOURCE.signature
