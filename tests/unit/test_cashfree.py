@@ -300,5 +300,3 @@ def test_a_type_nobody_mapped_is_ignored() -> None:
         StoredEvent(1, "cashfree", "k", None, body), source, cashfree.SOURCE, settings.accounts["main"]
     )
     assert outcome == Ignored("REFUND_STATUS_WEBHOOK")
-
-
