@@ -13,6 +13,7 @@ real database.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -42,11 +43,14 @@ SECRET = "whsec_Y29udHJhY3Qgc2VjcmV0IGZvciBldmVyeSBraW5kISE="
 BULK_SCHEMA = json.loads((ROOT / "tests" / "schemas" / "leadsquared_bulk_request.json").read_text())
 
 
+@functools.cache
 def example_settings(**environ: str) -> Settings:
     """Load bridge.example.toml with a secret for every source it names, each source switched on.
 
     Sources a deployment does not use are `enabled = false` in the example;
-    the contract holds for every one of them all the same.
+    the contract holds for every one of them all the same. Loaded once per
+    environment (Settings is frozen and no test changes it): validating the
+    example is most of this tier's time.
     """
     names = load_settings(ROOT / "bridge.example.toml", {}, REGISTRY, require_secrets=False).sources
     secrets = {source.secret_env: SECRET for source in names.values()}
