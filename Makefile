@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench
+.PHONY: run test unit lint bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ lint: $(VENV)/.dev
 
 test: lint
 	$(BIN)/pytest -q
+
+# The unit tier alone: decisions with fakes, no database, socket or sleep (seconds, not minutes).
+unit: $(VENV)/.dev
+	$(BIN)/pytest -q tests/unit
 
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.run

@@ -10,9 +10,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bridge.config.settings import DeliverySettings
 from bridge.leadsquared.activity import Activity
-from bridge.pipeline.retry import GiveUp, RetryAt, decide
 from bridge.store import claims, outbox, transitions
 from bridge.store.engine import make_engine
 from bridge.store.inbox import Inbox
@@ -138,23 +136,6 @@ def test_expired_claims_come_back_and_expired_sends_become_unknown(database_url:
     again = outbox.claim_batch(engine, "w2", now + 6, 5, ["main"])
     assert again is not None and [i.id for i in again.items] == [i.id for i in held.items]
     engine.dispose()
-
-
-def test_retry_backs_off_exponentially_with_jitter_and_gives_up() -> None:
-    """Delays grow and are capped, jitter stays within the ceiling, limits end retrying."""
-    policy = DeliverySettings(
-        max_attempts=5, max_age_seconds=100, backoff_base_seconds=2, backoff_max_seconds=10
-    )
-    delays = []
-    for attempts in range(1, 5):
-        decision = decide(attempts, first_queued_at=0, now=0, policy=policy)
-        assert isinstance(decision, RetryAt)
-        delays.append(decision.at)
-    ceilings = [2, 4, 8, 10]
-    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
-    assert isinstance(decide(5, 0, 0, policy), GiveUp)
-    too_old = decide(1, first_queued_at=0, now=99.5, policy=policy)
-    assert isinstance(too_old, GiveUp) and "older than" in too_old.reason
 
 
 def test_a_store_error_never_shows_the_values_it_was_given(database_url: str) -> None:

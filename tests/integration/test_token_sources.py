@@ -3,44 +3,21 @@
 from __future__ import annotations
 
 import logging
-from ipaddress import ip_address, ip_network
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 
 from bridge import create_app
-from bridge.cli.main import main
 from bridge.store.tables import events
-from bridge.web.addresses import client_address
-from tests.conftest import ROOT, TEST_CONFIG, make_services, write_config
+from tests.conftest import ROOT, make_services
 from tests.support import count
+from tests.unit.test_token_sources import ALLOW_LIST, HYPERVERGE_TOKEN, IDFY_TOKEN, TOKEN_CONFIG
 
-IDFY_TOKEN = "idfy-token-6b1f0c9e2d4a8f3b7c5e1a9d"
-HYPERVERGE_TOKEN = "hv-token-0d9c8b7a6f5e4d3c2b1a"
 SAMPLES = ROOT / "transforms" / "samples"
 IDFY_BODY = (SAMPLES / "idfy" / "completed.json").read_bytes()
 HYPERVERGE_BODY = (SAMPLES / "hyperverge" / "FINISH_TRANSACTION_WEBHOOK.json").read_bytes()
 JSON = {"Content-Type": "application/json"}
-
-TOKEN_CONFIG = (
-    TEST_CONFIG
-    + """
-[sources.idfy]
-kind = "idfy"
-secret_env = "IDFY_WEBHOOK_SECRET"
-opportunity_id_path = "group_id"
-owner_email = "kyc@example.com"
-scheme = { token_in = "path" }
-
-[sources.hyperverge]
-kind = "hyperverge"
-secret_env = "HYPERVERGE_WEBHOOK_SECRET"
-opportunity_id_path = "transactionId"
-owner_email = "kyc@example.com"
-scheme = { token_in = "header", token_header = "X-HV-Token" }
-"""
-)
 
 
 def token_client(tmp_path: Path, database_url: str, config: str = TOKEN_CONFIG) -> FlaskClient:
@@ -112,11 +89,6 @@ def test_a_signed_source_takes_no_token_in_its_url(tmp_path: Path, database_url:
     assert "post to /webhooks/razorpay" in answer.get_json()["message"]
 
 
-ALLOW_LIST = TOKEN_CONFIG.replace(
-    'scheme = { token_in = "path" }', 'scheme = { token_in = "path" }\nallowed_ips = ["203.0.113.0/28"]'
-)
-
-
 @pytest.mark.parametrize(
     ("peer", "forwarded_for", "trusted", "status"),
     [
@@ -145,53 +117,3 @@ def test_allowed_ips_trust_x_forwarded_for_only_from_trusted_proxies(
     if status == 403:
         assert answer.get_json()["error"] == "forbidden_address"
         assert stored_events(client) == 0
-
-
-def test_client_address_reads_ipv4_mapped_peers_and_refuses_garbage() -> None:
-    """An IPv4-mapped IPv6 peer is its IPv4 address; an unreadable hop gives no address at all."""
-    trusted = [ip_network("10.0.0.0/8")]
-    assert client_address("::ffff:203.0.113.5", [], []) == ip_address("203.0.113.5")
-    assert client_address("10.0.0.1", ["not-an-ip"], trusted) is None
-    assert client_address("10.0.0.1", [], trusted) == ip_address("10.0.0.1")
-
-
-def test_a_bad_allowed_ip_stops_start_up_naming_the_key(tmp_path: Path) -> None:
-    """An allow-list entry that is not an address or network is a configuration error naming the key."""
-    config = ALLOW_LIST.replace("203.0.113.0/28", "203.0.113.0/33")
-    with pytest.raises(Exception) as caught:
-        make_services(tmp_path, "sqlite:///unused.db", None, config, IDFY_WEBHOOK_SECRET="t")
-    assert "sources.idfy.allowed_ips" in str(caught.value)
-
-
-def test_check_config_warns_that_a_token_source_is_weaker(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """check-config passes but says a token source is weaker than a signed one, and what to add."""
-    environ = {
-        "LSQ_HOST": "api-in21.leadsquared.com",
-        "LSQ_ACCESS_KEY": "u$r",
-        "LSQ_SECRET_KEY": "k",
-        "RAZORPAY_WEBHOOK_SECRET": "s",
-        "IDFY_WEBHOOK_SECRET": IDFY_TOKEN,
-        "HYPERVERGE_WEBHOOK_SECRET": HYPERVERGE_TOKEN,
-    }
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    assert main(["check-config", str(write_config(tmp_path, ALLOW_LIST))]) == 0
-    out = capsys.readouterr().out
-    assert "sources.idfy: authenticated by a shared token in the URL, weaker than a signature" in out
-    assert "sources.hyperverge: authenticated by a shared token in the header" in out
-    warnings = {line.split(":")[1].strip(): line for line in out.splitlines() if "shared token" in line}
-    assert "set allowed_ips" in warnings["sources.hyperverge"]
-    assert "set allowed_ips" not in warnings["sources.idfy"]
-    assert "sources.razorpay: authenticated" not in out
-
-
-def test_a_short_token_stops_start_up(tmp_path: Path) -> None:
-    """A token short enough to guess is refused at start-up, naming its variable and not its value."""
-    with pytest.raises(Exception) as caught:
-        make_services(tmp_path, "sqlite:///unused.db", None, TOKEN_CONFIG, IDFY_WEBHOOK_SECRET="abc123")
-    assert "sources.idfy: the secret in IDFY_WEBHOOK_SECRET is shorter than 16 characters" in str(
-        caught.value
-    )
-    assert "abc123" not in str(caught.value)
