@@ -18,7 +18,6 @@ import sqlalchemy as sa
 
 from bridge.config.load import Configuration, configured_kinds, database_url, load_configuration
 from bridge.config.settings import DEFAULT_CONFIG_PATH, Settings
-from bridge.sandbox.settings import SandboxSettings
 from bridge.sources.kind import SourceKind
 from bridge.sources.registry import SourceRegistry
 from bridge.store.engine import make_engine
@@ -91,6 +90,9 @@ def web_port(environ: Mapping[str, str]) -> int:
 
 def sandbox_keys(environ: Mapping[str, str]) -> tuple[str, str]:
     """Return the sandbox's access and secret key: SANDBOX_ACCESS_KEY and SANDBOX_SECRET_KEY, else its own."""
+    # Imported here: the sandbox package loads its Flask app, which a worker should not carry.
+    from bridge.sandbox.settings import SandboxSettings
+
     demo = SandboxSettings()
     return (
         environ.get("SANDBOX_ACCESS_KEY", demo.access_key),

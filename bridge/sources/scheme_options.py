@@ -3,7 +3,7 @@
 A generic kind (Standard Webhooks, GitHub-style, the generic HMAC, Signzy) is
 built per source from this table, and so is the token of a token-authenticated
 KYC provider (IDfy, HyperVerge: token_source). Every
-error is a ValueError whose text starts with the key, so config.py can name
+error is a ValueError whose text starts with the key, so bridge/config/rules.py can name
 `sources.<name>.scheme.<key>` and the fix.
 """
 
