@@ -110,7 +110,6 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     sandbox.add_argument("--rate-limit-status", type=int, choices=(429, 403), default=429)
     sandbox.add_argument(
         "--access-key",
-        default=services.sandbox_keys(environ)[0],
         help="access key it accepts (default: $SANDBOX_ACCESS_KEY or u$rsandbox-access)",
     )
     sandbox.set_defaults(run=run_sandbox)
@@ -198,9 +197,9 @@ def run_sandbox(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from bridge.sandbox.server import serve_forever
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    _access_key, secret_key = services.sandbox_keys(environ)
+    access_key, secret_key = services.sandbox_keys(environ)
     settings = SandboxSettings(
-        access_key=args.access_key,
+        access_key=args.access_key or access_key,
         secret_key=secret_key,
         calls_per_window=args.calls_per_window,
         window_seconds=args.window_seconds,
