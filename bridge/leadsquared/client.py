@@ -22,6 +22,7 @@ from bridge.config.settings import AccountSettings
 from bridge.leadsquared.opportunities import lead_id, newest_opportunity
 from bridge.leadsquared.outcomes import (
     BadRequest,
+    ErrorOutcome,
     Found,
     LeadFound,
     NotFound,
@@ -29,7 +30,6 @@ from bridge.leadsquared.outcomes import (
     Outcome,
     Posted,
     RateLimited,
-    ReadError,
     Rejected,
     Retryable,
     RowResult,
@@ -88,7 +88,7 @@ class LeadSquaredClient:
 
     def opportunity_by_lead_field(
         self, lead_field: str, value: str, opportunity_type: int
-    ) -> OpportunityFound | NotFound | ReadError:
+    ) -> OpportunityFound | NotFound | ErrorOutcome:
         """Find a lead's newest opportunity of a type in one call, by a unique lead field."""
         body = {
             "Parameter": {"LookupName": lead_field, "LookupValue": value, "SqlOperator": "="},
@@ -98,17 +98,17 @@ class LeadSquaredClient:
         missing = f"no lead with that {lead_field} has an opportunity of type {opportunity_type}"
         return _newest(answer, opportunity_type, type_required=True, missing=missing)
 
-    def lead_by_email(self, email: str) -> LeadFound | NotFound | ReadError:
+    def lead_by_email(self, email: str) -> LeadFound | NotFound | ErrorOutcome:
         """Find a lead by its email address (Leads.GetByEmailaddress)."""
         return self._lead(LEAD_BY_EMAIL_PATH, {"emailaddress": email}, "EmailAddress")
 
-    def lead_by_phone(self, phone: str) -> LeadFound | NotFound | ReadError:
+    def lead_by_phone(self, phone: str) -> LeadFound | NotFound | ErrorOutcome:
         """Find a lead by a number in its Phone or Mobile field (RetrieveLeadByPhoneNumber)."""
         return self._lead(LEAD_BY_PHONE_PATH, {"phone": phone}, "phone")
 
     def opportunity_of_lead(
         self, lead_id: str, opportunity_type: int
-    ) -> OpportunityFound | NotFound | ReadError:
+    ) -> OpportunityFound | NotFound | ErrorOutcome:
         """Find a lead's newest opportunity of a type (GetOpportunitiesOfLead).
 
         opportunityType is always sent: documented as optional, one tenant
@@ -119,7 +119,7 @@ class LeadSquaredClient:
         missing = f"the lead has no opportunity of type {opportunity_type}"
         return _newest(answer, opportunity_type, type_required=False, missing=missing)
 
-    def _lead(self, path: str, params: dict[str, str], searched: str) -> LeadFound | NotFound | ReadError:
+    def _lead(self, path: str, params: dict[str, str], searched: str) -> LeadFound | NotFound | ErrorOutcome:
         answer = self._read("GET", path, params, None)
         if not isinstance(answer, Found):
             return answer
@@ -128,7 +128,7 @@ class LeadSquaredClient:
             return NotFound(f"no lead with that {searched}", status=200)
         return LeadFound("LeadSquared found the lead", status=200, lead_id=found)
 
-    def _read(self, method: str, path: str, params: dict[str, str], body: Any) -> Found | ReadError:
+    def _read(self, method: str, path: str, params: dict[str, str], body: Any) -> Found | ErrorOutcome:
         """Make a look-up call; a 200 with JSON is Found, anything else what to do next."""
         answer = self._call(method, path, params, body)
         if isinstance(answer, Unknown):
@@ -226,8 +226,8 @@ def _bulk_outcome(answer: requests.Response) -> Outcome:
 
 
 def _newest(
-    answer: Found | ReadError, opportunity_type: int, type_required: bool, missing: str
-) -> OpportunityFound | NotFound | ReadError:
+    answer: Found | ErrorOutcome, opportunity_type: int, type_required: bool, missing: str
+) -> OpportunityFound | NotFound | ErrorOutcome:
     """Return the newest opportunity of the type in a list answer, else NotFound saying `missing`."""
     if not isinstance(answer, Found):
         return answer
@@ -245,7 +245,7 @@ def _found(answer: requests.Response) -> Found | Retryable:
         return Retryable("LeadSquared answered 200 with a body that is not JSON", status=200)
 
 
-def _error_outcome(answer: requests.Response) -> ReadError:
+def _error_outcome(answer: requests.Response) -> ErrorOutcome:
     """Map a non-200 answer to what the caller should do next."""
     exception_type, message = _error_body(answer)
     status = answer.status_code

@@ -98,5 +98,6 @@ class NotFound(Outcome):
     """LeadSquared has no such lead, or the lead no opportunity of the type (yet)."""
 
 
-# What a failed read can tell: a read changes nothing, so a lost answer is simply retried.
-ReadError = BadRequest | Rejected | Unauthorized | RateLimited | Retryable
+# What a refused or failed call can tell: any call's error answer, and all a read can fail with
+# (a read changes nothing, so a read whose answer was lost is simply retried).
+ErrorOutcome = BadRequest | Rejected | Unauthorized | RateLimited | Retryable

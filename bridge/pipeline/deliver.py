@@ -59,13 +59,13 @@ def settle(
         settlement.dead = [(item, message) for item in items]
     elif reaction in (Reaction.PAUSE, Reaction.HOLD_OFF):
         settlement.due_again = [(item, verdict.due_at, message, False) for item in items]
-    elif reaction is Reaction.RECONCILE:
-        # Read back only after LeadSquared has had time to finish the call.
-        settlement.unknown = [(item, message, now + read_back_after) for item in items]
-    else:  # RETRY, and anything a post should never get
+    elif reaction is Reaction.RETRY:
         plan = retry_or_give_up(items, message, now, policy)
         settlement.due_again = [(item, at, message, True) for item, at in plan.again]
         settlement.dead = plan.given_up
+    else:  # RECONCILE, and anything a post should never get: read back, never repost blindly
+        # Read back only after LeadSquared has had time to finish the call.
+        settlement.unknown = [(item, message, now + read_back_after) for item in items]
     return settlement
 
 

@@ -1,10 +1,11 @@
 """One account's access to LeadSquared, and the one table from an outcome to what the bridge does.
 
-Every call a stage makes (a delivery, a look-up, a read-back, a probe) goes
-through its account's gate: a slot in the account's sliding window first,
-then the call, then `judge()`, which looks the outcome up in REACTIONS and
-does the part that concerns the whole account: a 401 pauses it (a probe
-resumes it), a 429 holds it off for a full window. What a reaction means for
+Every call a stage makes (a delivery, a look-up, a read-back) goes through
+its account's gate: a slot in the account's sliding window first, then the
+call, then `judge()`, which looks the outcome up in REACTIONS and does the
+part that concerns the whole account: a 401 pauses it, a 429 holds it off
+for a full window. The gate's own probe of a paused account takes a slot too
+and resumes the account when LeadSquared accepts its keys again. What a reaction means for
 the stage's own rows (split, dead, due again) is the stage's business; which
 reaction an outcome gets is decided here alone, so a new outcome is one row.
 """
@@ -107,8 +108,6 @@ class Stopping(Protocol):
     """The worker's stop signal: wait() returns True once it is set (threading.Event)."""
 
     def wait(self, timeout: float | None = None) -> bool: ...
-
-    def is_set(self) -> bool: ...
 
 
 class Gate:

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.leadsquared.outcomes import Found, Outcome, Retryable
+from bridge.leadsquared.outcomes import Found, Outcome
 from bridge.pipeline.gate import Gate, Reaction
 from bridge.pipeline.retry import retry_or_give_up
 from bridge.store import transitions
@@ -33,6 +33,10 @@ def reconcile(gate: Gate, engine: sa.Engine, batch: Batch) -> None:
     found: dict[str, str] = {}
     for event_code in sorted({int(item.request["ActivityEvent"]) for item in batch.items}):
         outcome = _find_keys(gate, batch.opportunity_id, event_code, key_field, set(wanted))
+        if outcome is None:  # the worker is stopping: hand the rows back untouched
+            reason = "reconciliation postponed: the worker stopped"
+            transitions.mark_unknown(engine, batch.items, reason, gate.clock(), count_attempt=False)
+            return
         if not isinstance(outcome, dict):
             _postpone(gate, engine, batch, outcome)
             return
@@ -60,11 +64,12 @@ def reconcile(gate: Gate, engine: sa.Engine, batch: Batch) -> None:
 
 def _find_keys(
     gate: Gate, opportunity_id: str, event_code: int, key_field: str, keys: set[str]
-) -> dict[str, str] | Outcome:
+) -> dict[str, str] | Outcome | None:
+    """Return the ProspectActivityId of each key found, the outcome of a failed read, or None on stop."""
     found: dict[str, str] = {}
     for page in range(1, MAX_PAGES + 1):
         if not gate.take_slot():
-            return Retryable("the worker is stopping")
+            return None
         answer = gate.client.activities_of_opportunity(opportunity_id, event_code, page, PAGE_SIZE)
         if not isinstance(answer, Found):
             return answer

@@ -23,14 +23,14 @@ import sqlalchemy as sa
 from bridge.config.settings import DeliverySettings
 from bridge.leadsquared.activity import LeadLookup, mask_contact
 from bridge.leadsquared.client import LeadSquaredClient
-from bridge.leadsquared.outcomes import LeadFound, NotFound, OpportunityFound, ReadError
+from bridge.leadsquared.outcomes import ErrorOutcome, LeadFound, NotFound, OpportunityFound
 from bridge.pipeline.gate import Gate, Reaction
 from bridge.pipeline.retry import retry_or_give_up
 from bridge.store import lookups, transitions
 from bridge.store.claims import LookupClaim, WaitingActivity
 
 log = logging.getLogger(__name__)
-Searched = OpportunityFound | NotFound | ReadError
+Searched = OpportunityFound | NotFound | ErrorOutcome
 
 
 def resolve(gate: Gate, engine: sa.Engine, claim: LookupClaim) -> None:

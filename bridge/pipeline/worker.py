@@ -152,8 +152,8 @@ class Worker:
         ) or outbox.claim_batch(self.services.engine, self.worker_id, now, lease, free)
 
     def _handle(self, work: Batch | LookupClaim) -> None:
-        gate, engine = self.gates[work.account], self.services.engine
         try:
+            gate, engine = self.gates[work.account], self.services.engine
             if isinstance(work, LookupClaim):
                 resolve(gate, engine, work)
             elif work.status == ActivityStatus.RECONCILING:

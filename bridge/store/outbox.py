@@ -58,11 +58,17 @@ def claim_batch(
 def claim_unknown(
     engine: sa.Engine, worker_id: str, now: float, lease_seconds: float, accounts: Sequence[str]
 ) -> Batch | None:
-    """Claim the unknown-outcome activities of one opportunity, to reconcile them."""
+    """Claim the unknown-outcome activities of one opportunity, to reconcile them.
+
+    A paused account's rows wait with the rest of its work: reading them back
+    with keys LeadSquared refuses would only be refused again.
+    """
+    paused = sa.select(account_state.c.account).where(account_state.c.paused)
     unknown = sa.and_(
         activities.c.status == ActivityStatus.UNKNOWN,
         activities.c.next_attempt_at <= now,
         activities.c.account.in_(accounts),
+        activities.c.account.not_in(paused),
     )
     claim = Claim(worker_id, now + lease_seconds, ActivityStatus.RECONCILING, None)
     return _claim_opportunity(engine, unknown, claim) if accounts else None

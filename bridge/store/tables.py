@@ -75,7 +75,7 @@ activities = sa.Table(
     sa.Column("prospect_activity_id", sa.String(64)),
     sa.Column("delivered_at", sa.Float),
     sa.Column("last_error", sa.Text),
-    # bridge.activity.LeadLookup as JSON, and its key: rows waiting on the same lead share one search.
+    # A bridge.leadsquared.activity.LeadLookup as JSON, and its key: rows awaiting one lead share a search.
     sa.Column("lookup", sa.JSON),
     sa.Column("lookup_key", sa.String(64)),
     sa.Index("ix_activities_due", "status", "next_attempt_at"),

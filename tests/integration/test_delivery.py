@@ -279,28 +279,6 @@ def test_a_timeout_whose_call_was_lost_is_posted_again(
     assert len(sandbox_received(sandbox.url)["activities"]) == 1
 
 
-def test_a_read_back_that_keeps_failing_gives_up_at_the_maximum_age(
-    tmp_path: Path, database_url: str, sandbox: SandboxServer
-) -> None:
-    """An unknown row whose read-back fails past max_age_seconds is dead, saying why, and is not reposted."""
-    config = (
-        TEST_CONFIG.replace("timeout_seconds = 5", "timeout_seconds = 0.5")
-        .replace("max_age_seconds = 3600", "max_age_seconds = 2")
-        .replace("max_attempts = 3", "max_attempts = 100")
-    )
-    services = make_services(tmp_path, database_url, sandbox, config)
-    add_fault(sandbox.url, path=BULK, delay_seconds=1.5)
-    read_back = "GetActivitiesOfOpportunity"
-    add_fault(sandbox.url, path=read_back, status=500, times=1000, body={"Message": "down"})
-    accept(create_app(services).test_client(), 1, 1)
-    run_worker_until(services, settled(services))
-    [row] = activity_rows(services)
-    assert row.status == "dead"
-    assert "outcome still unknown" in row.last_error and "older than 2 s" in row.last_error
-    bulk_calls = [c for c in sandbox_received(sandbox.url)["calls"] if BULK in c["path"]]
-    assert len(bulk_calls) == 1
-
-
 def test_without_a_key_field_unknown_outcomes_wait_for_an_operator(
     tmp_path: Path, database_url: str, sandbox: SandboxServer
 ) -> None:

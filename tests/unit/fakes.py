@@ -46,9 +46,6 @@ class FakeStopping:
         self.clock.now += (timeout or 0.0) + (self.oversleep.pop(0) if self.oversleep else 0.0)
         return self.stopped
 
-    def is_set(self) -> bool:
-        return self.stopped
-
 
 @dataclass
 class FakeControls:

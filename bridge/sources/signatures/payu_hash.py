@@ -39,7 +39,7 @@ class PayuReverseHash:
 
     The secret is the merchant salt. Because the signature is inside the body,
     sign() cannot make headers: tests and the workbench call resign() (through
-    bridge.sources.signed_delivery) or signed_form() to put a correct hash in
+    bridge.sources.senders.signed_delivery) or signed_form() to put a correct hash in
     the body, and sign() then returns {} for a body that already verifies.
     """
 
