@@ -66,7 +66,7 @@ def configure_logging(secrets: Iterable[str], level: str = "INFO") -> RedactingF
     # JSON lines never show (the logging docs' "Optimization" section).
     logging._srcfile = None  # no caller frame lookup
     logging.logThreads = False
-    logging.logProcesses = False
+    # The process id stays: gunicorn's own log lines print it ([%(process)d]).
     logging.logMultiprocessing = False
     redactor = RedactingFilter(secrets)
     handler = logging.StreamHandler(sys.stderr)

@@ -6,7 +6,7 @@ import io
 import json
 import logging
 
-from bridge.observe.logs import JsonFormatter, RedactingFilter
+from bridge.observe.logs import JsonFormatter, RedactingFilter, configure_logging
 
 
 def capture(secrets: list[str]) -> tuple[logging.Logger, io.StringIO]:
@@ -63,3 +63,20 @@ def test_header_style_keys_are_redacted() -> None:
     logger, buffer = capture([])
     logger.info("headers: {'x-LSQ-AccessKey': 'u$rA', 'x-LSQ-SecretKey': 'topsecret'}")
     assert "topsecret" not in buffer.getvalue() and "u$rA" not in buffer.getvalue()
+
+
+def test_records_keep_the_process_id_that_gunicorn_prints() -> None:
+    """After configure_logging a record still carries its process id, so gunicorn's [%(process)d] formats."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        configure_logging([])
+        record = logging.makeLogRecord({"msg": "Worker exiting (pid: %s)", "args": (42,)})
+        line = logging.Formatter("[%(process)d] %(message)s").format(record)
+        assert line.endswith("Worker exiting (pid: 42)")
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
