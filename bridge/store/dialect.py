@@ -21,3 +21,15 @@ def upsert(bind: sa.Engine | sa.Connection, table: sa.Table) -> Any:
 def greatest(bind: sa.Engine | sa.Connection, column: sa.ColumnElement[Any], value: Any) -> Any:
     """Return the larger of a column and a value: SQLite's two-argument max(), PostgreSQL's greatest()."""
     return sa.func.max(column, value) if is_sqlite(bind) else sa.func.greatest(column, value)
+
+
+def server_now(bind: sa.Engine | sa.Connection) -> sa.ColumnElement[float]:
+    """Return an expression for the database's clock in float seconds since the epoch.
+
+    Every machine that shares a store can agree on this clock when their own
+    clocks disagree: PostgreSQL's clock_timestamp() (the time of the statement,
+    not of the transaction's start), or SQLite's, which is the one machine's.
+    """
+    if is_sqlite(bind):
+        return sa.literal_column("((julianday('now') - 2440587.5) * 86400.0)", sa.Float)
+    return sa.literal_column("extract(epoch from clock_timestamp())::float8", sa.Float)
