@@ -56,8 +56,8 @@ def test_the_example_configuration_is_valid() -> None:
             ("max_attempts = 3", "max_attempts = 3\nheartbeat_seconds = 2\nworker_stale_seconds = 5"),
             "delivery.worker_stale_seconds: 5 s is too close to heartbeat_seconds (2 s); make it at least 3",
         ),
-        (("max_attempts = 3", "max_attempts = 3\nheartbeat_seconds = 0"), "delivery.heartbeat_seconds: 0 is less"),
-        (("max_attempts = 3", "max_attempts = 3\nworker_stale_seconds = -1"), "delivery.worker_stale_seconds"),
+        (("max_attempts = 3", "max_attempts = 3\nheartbeat_seconds = 0"), "heartbeat_seconds: 0 is less"),
+        (("max_attempts = 3", "max_attempts = 3\nworker_stale_seconds = -1"), "worker_stale_seconds: -1"),
     ],
 )
 def test_each_mistake_is_named_by_its_key(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
