@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from bridge.config.settings import DeliverySettings
-from bridge.store import workers
 from bridge.pipeline.heartbeat import Heartbeat, may_start_calls
+from bridge.store import workers
 from tests.unit.fakes import FakeClock
 
 POLICY = DeliverySettings(heartbeat_seconds=2.0, worker_stale_seconds=10.0)
