@@ -57,10 +57,11 @@ class Worker:
             name: Gate(client, controls, policy, self.stopping, clock, self.heartbeat.fresh)
             for name, client in delivery_clients(services).items()
         }
-        # An unknown row taken from a worker counted dead by its heartbeat is read back only
-        # once a call it might still have in flight is over (the longest timeout).
+        # A row taken mid-call from a worker counted dead by its heartbeat is read back only once
+        # a call it may still have in flight is over: it started one at least a heartbeat before
+        # going stale (see heartbeat.may_start_calls), and a call lasts the account's timeout at most.
         timeouts = [gate.account.timeout_seconds for gate in self.gates.values()]
-        self.read_back_delay = max(timeouts, default=0.0)
+        self.read_back_delay = max(0.0, max(timeouts, default=0.0) - policy.heartbeat_seconds)
         # More calls in flight than the window allows would only queue on the limiter.
         self.capacity = {
             name: min(gate.account.max_in_flight, gate.account.calls_per_window)
