@@ -205,3 +205,15 @@ def test_check_config_warns_when_a_lookup_may_wait_past_the_delivery_age(
     assert main(["check-config", str(write_config(tmp_path, text))]) == 0
     out = capsys.readouterr().out
     assert "sources.razorpay.events.payment.captured: the look-up's wait_seconds (3600)" in out
+
+
+def test_check_config_warns_when_heartbeats_cannot_beat_the_lease(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stale limit as long as the lease passes check-config, with a warning that it changes nothing."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    text = TEST_CONFIG.replace("max_attempts = 3", "max_attempts = 3\nworker_stale_seconds = 30")
+    assert main(["check-config", str(write_config(tmp_path, text))]) == 0
+    out = capsys.readouterr().out
+    assert "delivery.worker_stale_seconds (30) is not below claim_lease_seconds (30)" in out
