@@ -36,6 +36,13 @@ def check_configuration(settings: Settings, kinds: Mapping[str, SourceKind]) -> 
                     f"({lookup.wait_seconds:g}) is not below delivery.max_age_seconds ({max_age:g}); "
                     "an activity whose lead is found late is dead at its first failed delivery"
                 )
+    delivery = settings.delivery
+    if delivery.worker_stale_seconds >= delivery.claim_lease_seconds:
+        warnings.append(
+            f"delivery.worker_stale_seconds ({delivery.worker_stale_seconds:g}) is not below "
+            f"claim_lease_seconds ({delivery.claim_lease_seconds:g}); a dead worker's claims wait "
+            "for their lease instead of coming back within seconds"
+        )
     for account in settings.accounts.values():
         if not account.key_field:
             warnings.append(

@@ -33,6 +33,10 @@ FIELD_HINT = (
 )
 
 
+# worker_stale_seconds spans at least this many heartbeats: a late one never makes a live worker dead.
+HEARTBEATS_PER_STALE_LIMIT = 3
+
+
 def _message(error: jsonschema.ValidationError) -> str:
     """Say what is wrong; "not valid under any of the given schemas" would say nothing."""
     if not error.context:
@@ -47,6 +51,7 @@ def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> 
     problems = []
     accounts = document.get("accounts", {})
     problems += _lease_problems(document)
+    problems += _heartbeat_problems(document)
     problems += _network_problems("server.trusted_proxies", document.get("server", {}).get("trusted_proxies"))
     for name, source in document.get("sources", {}).items():
         problems += _network_problems(f"sources.{name}.allowed_ips", source.get("allowed_ips"))
@@ -147,6 +152,24 @@ def _lease_problems(document: Mapping[str, Any]) -> list[str]:
                 f"(timeout_seconds plus two windows is {needed:g} s); raise it above that"
             )
     return problems
+
+
+def _heartbeat_problems(document: Mapping[str, Any]) -> list[str]:
+    """Refuse a stale limit that one or two late heartbeats could reach.
+
+    A live worker counted dead loses its claims and its calls; a beat can be
+    late by a slow commit or a busy core, so the limit must span several.
+    """
+    delivery = document.get("delivery", {})
+    beat = delivery.get("heartbeat_seconds", DeliverySettings.heartbeat_seconds)
+    stale = delivery.get("worker_stale_seconds", DeliverySettings.worker_stale_seconds)
+    needed = HEARTBEATS_PER_STALE_LIMIT * beat
+    if stale < needed:
+        return [
+            f"delivery.worker_stale_seconds: {stale:g} s is too close to heartbeat_seconds ({beat:g} s); "
+            f"make it at least {HEARTBEATS_PER_STALE_LIMIT} heartbeats ({needed:g} s), or beat more often"
+        ]
+    return []
 
 
 def _value_problems(key: str, mapping: Mapping[str, Any], names: Iterable[str]) -> list[str]:

@@ -127,6 +127,10 @@ class DeliverySettings:
     claim_lease_seconds: float = 120.0
     poll_interval_seconds: float = 0.25
     probe_interval_seconds: float = 30.0
+    # How often each worker writes its heartbeat, and how old a heartbeat makes
+    # its worker dead: its claims are then taken back at once, not at lease end.
+    heartbeat_seconds: float = 2.0
+    worker_stale_seconds: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -84,36 +84,54 @@ def _settle_rows(
 
 
 def deliver(gate: Gate, engine: sa.Engine, batch: Batch) -> None:
-    """Post the batch and record the outcome; on shutdown, hand it back unsent."""
+    """Post the batch and record the outcome; on shutdown, hand it back unsent.
 
-    def record_sending() -> None:
-        transitions.mark_sending(engine, batch, until=gate.clock() + gate.policy.claim_lease_seconds)
+    Just before the call the rows are marked sending, only if this worker
+    still holds them: a batch taken back (its heartbeat went stale, its lease
+    expired) belongs to another worker and is dropped unsent. A worker whose
+    own heartbeat is failing starts no call and hands the batch back.
+    """
+    refusal: list[str] = []
 
+    def record_sending() -> bool:
+        until = gate.clock() + gate.policy.claim_lease_seconds
+        if not gate.fresh():
+            refusal.append("stale")
+        elif not transitions.mark_sending(engine, batch, until):
+            refusal.append("taken")
+        return not refusal
+
+    fields = {"action": "deliver", "account": batch.account, "rows": len(batch.items)}
     if not gate.take_slot(before_send=record_sending):
-        transitions.reschedule(engine, batch.items, gate.clock(), None, count_attempt=False)
+        if refusal == ["taken"]:
+            log.warning("claim taken back by another worker: batch dropped unsent", extra=fields)
+            return
+        transitions.reschedule(engine, batch.claimed_by, batch.items, gate.clock(), None, count_attempt=False)
         return
     outcome = gate.client.post_activities(batch.opportunity_id, [item.request for item in batch.items])
-    fields = {"action": "deliver", "account": batch.account, "rows": len(batch.items)}
     verdict = gate.judge(outcome, fields)
     settlement = settle(
         batch.items, outcome, verdict, gate.clock(), gate.policy, gate.account.timeout_seconds
     )
     _log(verdict, settlement, fields)
-    write(engine, settlement)
+    write(engine, batch.claimed_by, settlement)
     for half in settlement.halves:
         deliver(gate, engine, batch.subset(half))
 
 
-def write(engine: sa.Engine, settlement: Settlement) -> None:
-    """Record a settlement in the store, one transaction per group of rows that share a fate."""
-    transitions.mark_delivered(engine, settlement.delivered, settlement.decided_at)
+def write(engine: sa.Engine, holder: str, settlement: Settlement) -> None:
+    """Record a settlement in the store, one transaction per group of rows that share a fate.
+
+    Rows holder no longer holds are left as another worker made them.
+    """
+    transitions.mark_delivered(engine, holder, settlement.delivered, settlement.decided_at)
     for (dead_reason,), rows in _grouped((item, (reason,)) for item, reason in settlement.dead):
-        transitions.mark_dead(engine, rows, dead_reason)
+        transitions.mark_dead(engine, holder, rows, dead_reason)
     for (unknown_reason, at), rows in _grouped((item, (why, at)) for item, why, at in settlement.unknown):
-        transitions.mark_unknown(engine, rows, unknown_reason, at)
+        transitions.mark_unknown(engine, holder, rows, unknown_reason, at)
     due_again = ((item, (at, why, counted)) for item, at, why, counted in settlement.due_again)
     for (due_at, due_reason, counted), rows in _grouped(due_again):
-        transitions.reschedule(engine, rows, due_at, due_reason, count_attempt=counted)
+        transitions.reschedule(engine, holder, rows, due_at, due_reason, count_attempt=counted)
 
 
 def _grouped(

@@ -120,20 +120,26 @@ class Gate:
         policy: DeliverySettings,
         stopping: Stopping,
         clock: Callable[[], float],
+        fresh: Callable[[], bool] = lambda: True,
     ) -> None:
         self.client = client
         self.controls = controls
         self.policy = policy
         self.stopping = stopping
         self.clock = clock
+        # Whether the worker's heartbeat is recent enough that no other worker may count it dead.
+        self.fresh = fresh
 
     @property
     def account(self) -> AccountSettings:
         """Return the account this gate calls."""
         return self.client.account
 
-    def take_slot(self, before_send: Callable[[], None] | None = None) -> bool:
+    def take_slot(self, before_send: Callable[[], bool] | None = None) -> bool:
         """Reserve a call in the account's window and sleep until it; False if stopping.
+
+        before_send runs once, at the first slot reached; when it returns False
+        the call must not go, and take_slot returns False too.
 
         The limiter counts a call at its slot, so the call must leave at its
         slot: when anything (a slow commit, a busy core) made us late, the slot
@@ -147,7 +153,8 @@ class Gate:
             if self.stopping.wait(max(0.0, slot - self.clock())):
                 return False
             if before_send is not None:
-                before_send()
+                if not before_send():
+                    return False
                 before_send = None
             if self.clock() - slot <= late_tolerance:
                 return True

@@ -29,23 +29,25 @@ MAX_PAGES = 20
 def reconcile(gate: Gate, engine: sa.Engine, batch: Batch) -> None:
     """Find the batch's activities in LeadSquared; record the found, requeue the rest."""
     key_field = gate.account.key_field or ""
+    holder = batch.claimed_by
     wanted = {item.activity_key: item for item in batch.items}
     found: dict[str, str] = {}
     for event_code in sorted({int(item.request["ActivityEvent"]) for item in batch.items}):
         outcome = _find_keys(gate, batch.opportunity_id, event_code, key_field, set(wanted))
         if outcome is None:  # the worker is stopping: hand the rows back untouched
             reason = "reconciliation postponed: the worker stopped"
-            transitions.mark_unknown(engine, batch.items, reason, gate.clock(), count_attempt=False)
+            transitions.mark_unknown(engine, holder, batch.items, reason, gate.clock(), count_attempt=False)
             return
         if not isinstance(outcome, dict):
             _postpone(gate, engine, batch, outcome)
             return
         found.update(outcome)
     now = gate.clock()
-    transitions.mark_delivered(engine, [(wanted[k], pid) for k, pid in found.items()], now)
+    transitions.mark_delivered(engine, holder, [(wanted[k], pid) for k, pid in found.items()], now)
     missing = [item for key, item in wanted.items() if key not in found]
     transitions.reschedule(
         engine,
+        holder,
         missing,
         now,
         "not found in LeadSquared after an unknown outcome: posting again",
@@ -115,12 +117,14 @@ def _postpone(gate: Gate, engine: sa.Engine, batch: Batch, outcome: Outcome) -> 
     verdict = gate.judge(outcome, fields)
     reason = f"reconciliation postponed: {verdict.message}"
     log.warning(reason, extra=fields)
+    holder = batch.claimed_by
     if verdict.reaction in (Reaction.PAUSE, Reaction.HOLD_OFF):
-        transitions.mark_unknown(engine, batch.items, reason, verdict.due_at, count_attempt=False)
+        transitions.mark_unknown(engine, holder, batch.items, reason, verdict.due_at, count_attempt=False)
         return
     plan = retry_or_give_up(batch.items, reason, gate.clock(), gate.policy)
     for item, at in plan.again:
-        transitions.mark_unknown(engine, [item], reason, at)
+        transitions.mark_unknown(engine, holder, [item], reason, at)
     for item, given_up in plan.given_up:
         # It may exist in LeadSquared: posting it again could double it, so an operator decides.
-        transitions.mark_dead(engine, [item], f"outcome still unknown, check LeadSquared: {given_up}")
+        message = f"outcome still unknown, check LeadSquared: {given_up}"
+        transitions.mark_dead(engine, holder, [item], message)

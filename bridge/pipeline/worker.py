@@ -18,6 +18,7 @@ from bridge.config.load import ConfigError, credential_problems
 from bridge.leadsquared.client import LeadSquaredClient
 from bridge.pipeline.deliver import deliver
 from bridge.pipeline.gate import Gate
+from bridge.pipeline.heartbeat import Heartbeat
 from bridge.pipeline.reconcile import reconcile
 from bridge.pipeline.resolve import resolve
 from bridge.pipeline.transform import transform_received
@@ -46,14 +47,21 @@ class Worker:
     def __init__(self, services: Services, clock: Callable[[], float] = time.time) -> None:
         self.services = services
         self.clock = clock
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        host, pid = socket.gethostname(), os.getpid()
+        self.worker_id = f"{host}:{pid}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
         controls = AccountStore(services.engine, clock)
         policy = services.settings.delivery
+        self.heartbeat = Heartbeat(services.engine, self.worker_id, host, pid, policy)
         self.gates = {
-            name: Gate(client, controls, policy, self.stopping, clock)
+            name: Gate(client, controls, policy, self.stopping, clock, self.heartbeat.fresh)
             for name, client in delivery_clients(services).items()
         }
+        # A row taken mid-call from a worker counted dead by its heartbeat is read back only once
+        # a call it may still have in flight is over: it started one at least a heartbeat before
+        # going stale (see heartbeat.may_start_calls), and a call lasts the account's timeout at most.
+        timeouts = [gate.account.timeout_seconds for gate in self.gates.values()]
+        self.read_back_delay = max(0.0, max(timeouts, default=0.0) - policy.heartbeat_seconds)
         # More calls in flight than the window allows would only queue on the limiter.
         self.capacity = {
             name: min(gate.account.max_in_flight, gate.account.calls_per_window)
@@ -72,6 +80,7 @@ class Worker:
     def run(self) -> None:
         """Work until stop() is called, then wait for in-flight batches."""
         workers = max(1, sum(self.capacity.values()))
+        self.heartbeat.start()
         log.info("worker started", extra={"action": "start", "worker": self.worker_id})
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
             while not self.stopping.is_set():
@@ -86,6 +95,8 @@ class Worker:
                 if not busy:
                     with self.changed:
                         self.changed.wait(self.services.settings.delivery.poll_interval_seconds)
+        # Everything is handed back by now; a crash instead leaves the heartbeat to go stale.
+        self.heartbeat.stop()
         log.info("worker stopped", extra={"action": "stop", "worker": self.worker_id})
 
     def step(self, pool: ThreadPoolExecutor) -> bool:
@@ -93,10 +104,11 @@ class Worker:
         now = self.clock()
         if now >= self.next_sweep:
             self.next_sweep = now + SWEEP_INTERVAL_SECONDS
-            released, unknown = release_expired(self.services.engine, now)
+            stale = self.services.settings.delivery.worker_stale_seconds
+            released, unknown = release_expired(self.services.engine, now, stale, self.read_back_delay)
             if released or unknown:
                 log.warning(
-                    "took back expired claims",
+                    "took back the claims of dead workers",
                     extra={"action": "release", "released": released, "unknown": unknown},
                 )
             self.probe_paused_accounts(now)
@@ -120,7 +132,8 @@ class Worker:
         never starves the other; both then queue on the same account limiter.
         """
         dispatched = 0
-        while not self.stopping.is_set():
+        # A worker that cannot write its heartbeat may be counted dead: it claims nothing until it can.
+        while not self.stopping.is_set() and self.heartbeat.fresh():
             claimed = 0
             for claim in (self._claim_lookup, self._claim_batch):
                 work = claim()

@@ -9,12 +9,13 @@ SKIP LOCKED on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises claims).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 from bridge.leadsquared.activity import LeadLookup
+from bridge.store import workers
 from bridge.store.tables import ActivityStatus, activities
 
 
@@ -38,10 +39,12 @@ class Batch:
     items: list[ClaimedActivity]
     # CLAIMED for a batch to post, RECONCILING for one to read back.
     status: ActivityStatus = ActivityStatus.CLAIMED
+    # The worker that holds the rows: every later change is made only while it still does.
+    claimed_by: str = field(kw_only=True)
 
     def subset(self, items: Sequence[ClaimedActivity]) -> Batch:
         """Return a batch of some of these items, for the same opportunity."""
-        return Batch(self.account, self.opportunity_id, list(items), self.status)
+        return Batch(self.account, self.opportunity_id, list(items), self.status, claimed_by=self.claimed_by)
 
 
 @dataclass(frozen=True)
@@ -131,35 +134,48 @@ def claim_group(
     return ClaimedGroup(head, rows)
 
 
-def release_expired(engine: sa.Engine, now: float) -> tuple[int, int]:
-    """Take back claims of dead workers: unsent ones and look-ups are due again, sent ones unknown."""
+def release_expired(
+    engine: sa.Engine, now: float, stale_seconds: float | None = None, read_back_delay: float = 0.0
+) -> tuple[int, int]:
+    """Take back claims of dead workers: unsent ones and look-ups are due again, sent ones unknown.
+
+    A claim is taken back when its lease expired or, given stale_seconds, at
+    once when its owner stopped or its heartbeat is older than that. A row a
+    worker was sending when its heartbeat went stale is read back only after
+    read_back_delay: the worker may be alive but cut off from the store, with
+    the call still on its way. The statements find held rows through the
+    status column that leads ix_activities_due; held rows are few.
+    """
     expired = activities.c.claim_expires_at < now
+    taken: sa.ColumnElement[bool] = expired
+    if stale_seconds is not None:
+        taken = sa.or_(expired, activities.c.claimed_by.in_(workers.gone(engine, stale_seconds)))
     with engine.begin() as connection:
         released = connection.execute(
             sa.update(activities)
-            .where(activities.c.status == ActivityStatus.CLAIMED, expired)
+            .where(activities.c.status == ActivityStatus.CLAIMED, taken)
             .values(status=ActivityStatus.PENDING, claimed_by=None, claim_expires_at=None)
         ).rowcount
         unknown = connection.execute(
             sa.update(activities)
-            .where(activities.c.status == ActivityStatus.SENDING, expired)
+            .where(activities.c.status == ActivityStatus.SENDING, taken)
             .values(
                 status=ActivityStatus.UNKNOWN,
                 claimed_by=None,
                 claim_expires_at=None,
-                next_attempt_at=now,
+                next_attempt_at=sa.case((expired, now), else_=now + read_back_delay),
                 last_error="the worker stopped while the call was in flight",
             )
         ).rowcount
         unknown += connection.execute(
             sa.update(activities)
-            .where(activities.c.status == ActivityStatus.RECONCILING, expired)
+            .where(activities.c.status == ActivityStatus.RECONCILING, taken)
             .values(status=ActivityStatus.UNKNOWN, claimed_by=None, claim_expires_at=None)
         ).rowcount
         # A look-up only reads: one cut short is simply made again.
         released += connection.execute(
             sa.update(activities)
-            .where(activities.c.status == ActivityStatus.LOOKING_UP, expired)
+            .where(activities.c.status == ActivityStatus.LOOKING_UP, taken)
             .values(status=ActivityStatus.RESOLVING, claimed_by=None, claim_expires_at=None)
         ).rowcount
     return released, unknown

@@ -90,4 +90,6 @@ def _claim_opportunity(engine: sa.Engine, wanted: sa.ColumnElement[bool], claim:
         ClaimedActivity(row.id, row.activity_key, row.request, row.attempts, row.created_at)
         for row in group.rows
     ]
-    return Batch(group.head.account, group.head.opportunity_id, items, claim.status)
+    return Batch(
+        group.head.account, group.head.opportunity_id, items, claim.status, claimed_by=claim.worker_id
+    )

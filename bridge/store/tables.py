@@ -1,4 +1,4 @@
-"""The store's schema: inbox (events), outbox (activities), limiter, account state, look-up cache.
+"""The store's schema: inbox (events), outbox (activities), limiter, account state, look-up cache, workers.
 
 Times are float seconds since the epoch, so that SQLite and PostgreSQL compare
 them the same way and the rate limiter can reason in fractions of a second.
@@ -120,4 +120,18 @@ account_state = sa.Table(
     sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("paused_reason", sa.Text),
     sa.Column("next_probe_at", sa.Float, nullable=False, server_default="0"),
+)
+
+# One row per worker process, its heartbeat written by the database's clock
+# (bridge.store.dialect.server_now): a claim whose owner stopped beating is taken back.
+workers = sa.Table(
+    "workers",
+    metadata,
+    sa.Column("worker_id", sa.String(128), primary_key=True),  # host:pid:random, as claimed_by holds it
+    sa.Column("host", sa.String(255), nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("beat_at", sa.Float, nullable=False),
+    sa.Column("stopped_at", sa.Float),  # set by a clean stop; NULL while running or after a crash
+    sa.Index("ix_workers_beat_at", "beat_at"),
 )

@@ -1,8 +1,9 @@
 """Every status change of a claimed activity after its claim: delivered, dead, unknown, due again.
 
-Delivery rows (claimed, sending, reconciling) are updated by id; look-up rows
-only while this worker still holds them, so a claim taken back after its lease
-is left alone.
+Every change is made only while the worker that asks still holds the rows
+(claimed_by, in a held status): a claim taken back from it, because its lease
+expired or its heartbeat went stale, belongs to another worker now, whose
+result a late writer must not overwrite.
 """
 
 from __future__ import annotations
@@ -12,24 +13,49 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bridge.store.claims import Batch, ClaimedActivity, LookupClaim, WaitingActivity, update_rows
+from bridge.store.claims import Batch, ClaimedActivity, LookupClaim, WaitingActivity
 from bridge.store.tables import ActivityStatus, activities
 
-
-def mark_sending(engine: sa.Engine, batch: Batch, until: float) -> None:
-    """Record, before the call, that these rows are on their way to LeadSquared."""
-    with engine.begin() as connection:
-        update_rows(connection, _ids(batch.items), status=ActivityStatus.SENDING, claim_expires_at=until)
+# The statuses in which a delivery row belongs to the worker named by claimed_by.
+HELD_FOR_DELIVERY = (ActivityStatus.CLAIMED, ActivityStatus.SENDING, ActivityStatus.RECONCILING)
 
 
-def mark_delivered(engine: sa.Engine, delivered: Sequence[tuple[ClaimedActivity, str]], now: float) -> None:
-    """Record rows LeadSquared created, each with its ProspectActivityId."""
+def mark_sending(engine: sa.Engine, batch: Batch, until: float) -> bool:
+    """Record, before the call, that these rows are on their way; False if the worker no longer holds them.
+
+    All or nothing: when any row was taken back (a stale heartbeat, an
+    expired lease), none is marked and the batch must not be posted. Rows
+    already sending are a half of a split batch, posted again.
+    """
+    ids = _ids(batch.items)
+    with engine.connect() as connection, connection.begin() as transaction:
+        marked = connection.execute(
+            sa.update(activities)
+            .where(
+                activities.c.id.in_(ids),
+                activities.c.status.in_([ActivityStatus.CLAIMED, ActivityStatus.SENDING]),
+                activities.c.claimed_by == batch.claimed_by,
+            )
+            .values(status=ActivityStatus.SENDING, claim_expires_at=until)
+        ).rowcount
+        if marked != len(ids):
+            transaction.rollback()
+            return False
+    return True
+
+
+def mark_delivered(
+    engine: sa.Engine, holder: str, delivered: Sequence[tuple[ClaimedActivity, str]], now: float
+) -> int:
+    """Record rows LeadSquared created, each with its ProspectActivityId; return how many were still held."""
     if not delivered:
-        return
+        return 0
+    count = 0
     with engine.begin() as connection:
         for item, prospect_activity_id in delivered:
-            update_rows(
+            count += _update_held(
                 connection,
+                holder,
                 [item.id],
                 status=ActivityStatus.DELIVERED,
                 prospect_activity_id=prospect_activity_id,
@@ -38,35 +64,40 @@ def mark_delivered(engine: sa.Engine, delivered: Sequence[tuple[ClaimedActivity,
                 claim_expires_at=None,
                 last_error=None,
             )
+    return count
 
 
 def mark_dead(
-    engine: sa.Engine, items: Sequence[ClaimedActivity], reason: str, count_attempt: bool = True
-) -> None:
+    engine: sa.Engine, holder: str, items: Sequence[ClaimedActivity], reason: str, count_attempt: bool = True
+) -> int:
     """Give up on rows, keeping LeadSquared's message as the reason."""
-    _finish(engine, items, ActivityStatus.DEAD, reason, count_attempt, next_attempt_at=None)
+    return _finish(engine, holder, items, ActivityStatus.DEAD, reason, count_attempt, next_attempt_at=None)
 
 
 def mark_unknown(
     engine: sa.Engine,
+    holder: str,
     items: Sequence[ClaimedActivity],
     reason: str,
     reconcile_at: float,
     count_attempt: bool = True,
-) -> None:
+) -> int:
     """Record rows whose fate is unknown: they are reconciled, never blindly reposted."""
-    _finish(engine, items, ActivityStatus.UNKNOWN, reason, count_attempt, next_attempt_at=reconcile_at)
+    status = ActivityStatus.UNKNOWN
+    return _finish(engine, holder, items, status, reason, count_attempt, next_attempt_at=reconcile_at)
 
 
 def reschedule(
     engine: sa.Engine,
+    holder: str,
     items: Sequence[ClaimedActivity],
     retry_at: float,
     reason: str | None,
     count_attempt: bool,
-) -> None:
+) -> int:
     """Put rows back in the queue, due at retry_at."""
-    _finish(engine, items, ActivityStatus.PENDING, reason, count_attempt, next_attempt_at=retry_at)
+    status = ActivityStatus.PENDING
+    return _finish(engine, holder, items, status, reason, count_attempt, next_attempt_at=retry_at)
 
 
 def mark_resolved(engine: sa.Engine, claim: LookupClaim, opportunity_id: str, now: float) -> int:
@@ -139,14 +170,15 @@ def _update(engine: sa.Engine, claim: LookupClaim, items: Sequence[WaitingActivi
 
 def _finish(
     engine: sa.Engine,
+    holder: str,
     items: Sequence[ClaimedActivity],
     status: ActivityStatus,
     reason: str | None,
     count_attempt: bool,
     next_attempt_at: float | None,
-) -> None:
+) -> int:
     if not items:
-        return
+        return 0
     values: dict[str, Any] = {
         "status": status,
         "last_error": reason,
@@ -158,7 +190,20 @@ def _finish(
     if count_attempt:
         values["attempts"] = activities.c.attempts + 1
     with engine.begin() as connection:
-        update_rows(connection, _ids(items), **values)
+        return _update_held(connection, holder, _ids(items), **values)
+
+
+def _update_held(connection: sa.Connection, holder: str, ids: list[int], **values: Any) -> int:
+    """Set these columns on the rows with these ids that holder still holds; return how many."""
+    return connection.execute(
+        sa.update(activities)
+        .where(
+            activities.c.id.in_(ids),
+            activities.c.status.in_(HELD_FOR_DELIVERY),
+            activities.c.claimed_by == holder,
+        )
+        .values(**values)
+    ).rowcount
 
 
 def _ids(items: Iterable[ClaimedActivity]) -> list[int]:

@@ -174,3 +174,52 @@ def test_a_killed_worker_loses_nothing_and_posts_nothing_twice(
     rows = activity_rows(services)
     assert {row.status for row in rows} == {"delivered"}
     assert {row.prospect_activity_id for row in rows} == {a["ProspectActivityId"] for a in activities}
+
+
+def holders(services: Services) -> dict[int, int]:
+    """Return how many activities each worker process (by pid) holds now."""
+    held: dict[int, int] = {}
+    for row in activity_rows(services):
+        if row.claimed_by:
+            pid = int(row.claimed_by.split(":")[-2])
+            held[pid] = held.get(pid, 0) + 1
+    return held
+
+
+def test_two_workers_one_killed_mid_burst_every_activity_once_long_before_the_lease(
+    tmp_path: Path, database_url: str
+) -> None:
+    """SIGKILL one of two workers mid-burst: stale heartbeat, the other takes its rows: none twice."""
+    # The lease is far beyond the deadline: only the heartbeat can bring the dead worker's rows back in time.
+    config = (
+        TEST_CONFIG.replace("claim_lease_seconds = 30", "claim_lease_seconds = 120")
+        .replace("calls_per_window = 25", "calls_per_window = 4")
+        .replace("max_attempts = 3", "max_attempts = 3\nheartbeat_seconds = 1\nworker_stale_seconds = 4")
+    )
+    sandbox = start_sandbox(SandboxSettings(latency_seconds=0.8))
+    try:
+        services = make_services(tmp_path, database_url, sandbox, config)
+        accept_backlog(services, sandbox, 20)
+        pair = [worker_process(tmp_path, database_url, sandbox, config) for _ in range(2)]
+        wait_until(lambda: len(holders(services)) == 2, 20, "both workers holding rows")
+        wait_until(lambda: len(sandbox_received(sandbox.url)["calls"]) >= 4, 20, "the burst under way")
+        held = holders(services)
+        victim = next(p for p in pair if held.get(p.pid))
+        victim.kill()
+        victim.wait(timeout=10)
+        survivor = next(p for p in pair if p is not victim)
+        try:
+            wait_until(settled(services), 60, "delivery of everything after the kill")
+        finally:
+            survivor.send_signal(signal.SIGTERM)
+            assert survivor.wait(timeout=30) == 0
+        activities = sandbox_received(sandbox.url)["activities"]
+    finally:
+        sandbox.stop()
+    keys = [
+        next(f["Value"] for f in a["row"]["Fields"] if f["SchemaName"] == "mx_Custom_10") for a in activities
+    ]
+    assert len(keys) == 60 and len(set(keys)) == 60
+    rows = activity_rows(services)
+    assert {row.status for row in rows} == {"delivered"}
+    assert {row.prospect_activity_id for row in rows} == {a["ProspectActivityId"] for a in activities}

@@ -84,7 +84,7 @@ def test_a_worker_stopping_before_a_read_back_hands_the_rows_back_untouched(
     engine, now = services.engine, time.time()
     claimed = outbox.claim_batch(engine, "w1", now, 30, ["main"])
     assert claimed is not None
-    transitions.mark_unknown(engine, claimed.items, "LeadSquared did not answer within 5 s", now)
+    transitions.mark_unknown(engine, "w1", claimed.items, "LeadSquared did not answer within 5 s", now)
     batch = outbox.claim_unknown(engine, "w1", now, 30, ["main"])
     assert batch is not None
     stopped = threading.Event()

@@ -52,6 +52,12 @@ def test_the_example_configuration_is_valid() -> None:
         (('owner_email = "payments@example.com"', 'owner_email = "payments"'), "owner_email: 'payments'"),
         (("max_attempts = 3", "max_attempts = 3\nmax_retries = 4"), "'max_retries' was unexpected"),
         (("claim_lease_seconds = 30", "claim_lease_seconds = 12"), "12 s is too short for accounts.main"),
+        (
+            ("max_attempts = 3", "max_attempts = 3\nheartbeat_seconds = 2\nworker_stale_seconds = 5"),
+            "delivery.worker_stale_seconds: 5 s is too close to heartbeat_seconds (2 s); make it at least 3",
+        ),
+        (("max_attempts = 3", "max_attempts = 3\nheartbeat_seconds = 0"), "heartbeat_seconds: 0 is less"),
+        (("max_attempts = 3", "max_attempts = 3\nworker_stale_seconds = -1"), "worker_stale_seconds: -1"),
     ],
 )
 def test_each_mistake_is_named_by_its_key(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
@@ -199,3 +205,15 @@ def test_check_config_warns_when_a_lookup_may_wait_past_the_delivery_age(
     assert main(["check-config", str(write_config(tmp_path, text))]) == 0
     out = capsys.readouterr().out
     assert "sources.razorpay.events.payment.captured: the look-up's wait_seconds (3600)" in out
+
+
+def test_check_config_warns_when_heartbeats_cannot_beat_the_lease(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stale limit as long as the lease passes check-config, with a warning that it changes nothing."""
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    text = TEST_CONFIG.replace("max_attempts = 3", "max_attempts = 3\nworker_stale_seconds = 30")
+    assert main(["check-config", str(write_config(tmp_path, text))]) == 0
+    out = capsys.readouterr().out
+    assert "delivery.worker_stale_seconds (30) is not below claim_lease_seconds (30)" in out

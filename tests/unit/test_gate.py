@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from bridge.config.settings import DeliverySettings
@@ -111,13 +113,23 @@ def test_other_outcomes_leave_the_account_alone() -> None:
     assert controls.pauses == [] and controls.blocks == []
 
 
+def recorder(times: list[float], clock: FakeClock, answer: bool = True) -> Callable[[], bool]:
+    """Return a before_send that records when it ran and answers whether the call may go."""
+
+    def before_send() -> bool:
+        times.append(clock.now)
+        return answer
+
+    return before_send
+
+
 def test_a_call_waits_for_its_slot_then_goes() -> None:
     """With a slot 2 s ahead the gate waits exactly until it, runs before_send once, and lets the call go."""
     gate, clock, controls, _ = make_gate()
     controls.reserved.append(clock.now)
     controls.spacing = 2.0
     sent: list[float] = []
-    assert gate.take_slot(before_send=lambda: sent.append(clock.now)) is True
+    assert gate.take_slot(before_send=recorder(sent, clock)) is True
     assert sent == [pytest.approx(1_002.0)]
     assert controls.reserved == [1_000.0, 1_002.0]
 
@@ -127,18 +139,26 @@ def test_a_late_wake_gives_the_slot_up_and_takes_a_fresh_one() -> None:
     gate, clock, controls, stopping = make_gate()
     stopping.oversleep = [0.5]
     sent: list[float] = []
-    assert gate.take_slot(before_send=lambda: sent.append(clock.now)) is True
+    assert gate.take_slot(before_send=recorder(sent, clock)) is True
     assert len(controls.reserved) == 2
     assert len(sent) == 1
 
 
 def test_no_call_goes_while_the_worker_stops() -> None:
     """A stopping worker gets False from the gate and never runs before_send."""
-    gate, _, _, stopping = make_gate()
+    gate, clock, _, stopping = make_gate()
     stopping.stopped = True
     sent: list[float] = []
-    assert gate.take_slot(before_send=lambda: sent.append(0.0)) is False
+    assert gate.take_slot(before_send=recorder(sent, clock)) is False
     assert sent == []
+
+
+def test_a_refusal_before_the_send_stops_the_call() -> None:
+    """When before_send says the rows may not go (taken back, stale heartbeat), take_slot says False."""
+    gate, clock, controls, _ = make_gate()
+    asked: list[float] = []
+    assert gate.take_slot(before_send=recorder(asked, clock, answer=False)) is False
+    assert len(asked) == 1 and len(controls.reserved) == 1
 
 
 def test_a_probe_that_passes_resumes_the_account() -> None:
