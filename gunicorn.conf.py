@@ -10,15 +10,18 @@ which costs a few kilobytes and no CPU, and the process goes on serving
 the others; the worker cuts off a request whose headers and body have not
 all arrived within `[server] read_timeout_seconds` (bridge.toml, default
 10 s) of its first byte, with 408. The ack's CPU work runs between gevent's
-switches as it ran between thread switches, at the same rate
-(`python -m bench.slow_clients`, `python -m bench.run`).
+switches as it ran between thread switches; `python -m bench.slow_clients`
+shows both models under slow clients, `python -m bench.versus` the ingest
+rate against the threaded model.
 
 worker_connections bounds the connections one process holds at once,
 slow ones included; past it the listen backlog queues new connections.
 SQLite and psycopg 3 calls run in the greenlet that makes them: the inbox's
 transaction never yields between BEGIN and COMMIT, and psycopg waits on its
 socket through the patched select when it is imported after the patching,
-as it is here (the app is loaded in each worker, never in the master).
+as it is here (the app is loaded in each worker, never in the master: do
+not set preload_app). The store's pool has no overflow under gevent
+(bridge/store/engine.py), so greenlets queue for its connections.
 WEB_CONCURRENCY and WEB_CONNECTIONS override; WEB_WORKER_CLASS=gthread
 (with WEB_THREADS) runs the former threaded model, for comparison.
 """
