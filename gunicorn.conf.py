@@ -1,10 +1,29 @@
 """Gunicorn settings for the webhook receiver (the Procfile's web process).
 
 A webhook's ack is a few milliseconds of CPU and one commit, never a call
-out, so processes scale it and threads only add lock contention: measured
-on two cores, 2 processes x 1 thread acked 768/s against 591/s for 2 x 4,
-with a lower tail (`python -m bench.sweep`). gthread keeps connections
-alive even with one thread. WEB_CONCURRENCY and WEB_THREADS override.
+out, so processes scale it: one per core. Each process serves its
+connections with gevent (bridge.web.server.DeadlineGeventWorker), not with
+threads: a gthread process with one thread is held by any client that
+sends its request slowly, and two such clients stalled a two-core machine
+(every /healthz timed out). Under gevent a slow client holds a greenlet,
+which costs a few kilobytes and no CPU, and the process goes on serving
+the others; the worker cuts off a request whose headers and body have not
+all arrived within `[server] read_timeout_seconds` (bridge.toml, default
+10 s) of its first byte, with 408. The ack's CPU work runs between gevent's
+switches as it ran between thread switches; `python -m bench.slow_clients`
+shows both models under slow clients, `python -m bench.versus` the ingest
+rate against the threaded model.
+
+worker_connections bounds the connections one process holds at once,
+slow ones included; past it the listen backlog queues new connections.
+SQLite and psycopg 3 calls run in the greenlet that makes them: the inbox's
+transaction never yields between BEGIN and COMMIT, and psycopg waits on its
+socket through the patched select when it is imported after the patching,
+as it is here (the app is loaded in each worker, never in the master: do
+not set preload_app). The store's pool has no overflow under gevent
+(bridge/store/engine.py), so greenlets queue for its connections.
+WEB_CONCURRENCY and WEB_CONNECTIONS override; WEB_WORKER_CLASS=gthread
+(with WEB_THREADS) runs the former threaded model, for comparison.
 """
 
 import multiprocessing
@@ -12,8 +31,12 @@ import os
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
-worker_class = "gthread"
+worker_class = os.environ.get("WEB_WORKER_CLASS") or "bridge.web.server.DeadlineGeventWorker"
+# Read by gthread only.
 threads = int(os.environ.get("WEB_THREADS") or 1)
+# Read by gevent only: slow and idle keep-alive connections count; the SQLAlchemy pool
+# (pool_size + max_overflow, bridge/store/engine.py) bounds how many of them use the database at once.
+worker_connections = int(os.environ.get("WEB_CONNECTIONS") or 1000)
 # Providers time out after 5-10 s; a request that takes longer is already lost to them.
 timeout = 30
 graceful_timeout = 20

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bench.drain import DrainReport
 from bench.ingest import MODES, IngestSettings, Measured
+from bench.stack import GunicornSettings
 
 RATE_TARGET = 0.85
 P99_TARGET_MS = 20.0
@@ -138,21 +139,20 @@ def memory_table(rows: Sequence[MemoryRow]) -> list[str]:
 def render(
     title: str,
     command: str,
-    gunicorn: tuple[int, int],
+    gunicorn: GunicornSettings,
     ingest: IngestSettings,
     measured: Sequence[Measured],
     drain: DrainReport | None,
     memory: Sequence[MemoryRow],
 ) -> str:
     """Return the whole Markdown report."""
-    workers, threads = gunicorn
     known = [r.rss_mb for r in memory if r.rss_mb is not None]
     largest = max(known, default=0.0)
     lines = [
         f"## {title}",
         "",
         f"`{command}` on {machine()}. Every process shares these CPUs with the load generator.",
-        f"gunicorn.conf.py as is: {workers} workers x {threads} threads (gthread), bound to 127.0.0.1.",
+        f"gunicorn.conf.py as is: {gunicorn.describe()}, bound to 127.0.0.1.",
         f"Ingest: {ingest.warm_seconds:g} s warm-up each, then {ingest.closed_seconds:g} s closed loop with "
         f"{ingest.connections} keep-alive connections, then {ingest.open_seconds:g} s open loop over "
         f"{ingest.connections} connections at {ingest.open_share:.0%} of the bridge's closed-loop rate "

@@ -21,8 +21,10 @@ REPO = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = REPO / "gunicorn.conf.py"
 WEBHOOK_SECRET = "bench-webhook-secret"
 POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+# gunicorn.conf.py's switch between its gevent worker (the default) and the former gthread model.
+WORKER_CLASS_ENV = "WEB_WORKER_CLASS"
 # Variables of the bridge this benchmark sets itself; inherited values would change what is measured.
-_OWN_PREFIXES = ("BRIDGE_", "DATABASE_URL", "LSQ_", "RAZORPAY_", "MINIMAL_", "PORT")
+_OWN_PREFIXES = ("BRIDGE_", "DATABASE_URL", "LSQ_", "RAZORPAY_", "MINIMAL_", "PORT", WORKER_CLASS_ENV)
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,46 @@ class Sandbox:
         return f"http://{LOOPBACK}:{self.process.port}"
 
 
-def gunicorn_settings() -> tuple[int, int]:
-    """Return (workers, threads) as gunicorn.conf.py computes them from this environment."""
-    settings = runpy.run_path(str(GUNICORN_CONF))
-    return int(settings["workers"]), int(settings["threads"])
+@dataclass(frozen=True)
+class GunicornSettings:
+    """The server model gunicorn.conf.py gives every server a benchmark starts."""
+
+    workers: int
+    worker_class: str
+    threads: int
+    worker_connections: int
+
+    def describe(self) -> str:
+        """Return the model in a few words, e.g. '2 workers x 1 thread (gthread)'."""
+        if self.worker_class == "gthread":
+            return f"{self.workers} workers x {self.threads} threads (gthread)"
+        name = self.worker_class.rsplit(".", 1)[-1]
+        return f"{self.workers} workers x {self.worker_connections} connections ({name}, gevent)"
+
+
+def gunicorn_settings(worker_class: str | None = None) -> GunicornSettings:
+    """Return the settings gunicorn.conf.py computes from this environment (and this worker class)."""
+    saved = os.environ.get(WORKER_CLASS_ENV)
+    if worker_class:
+        os.environ[WORKER_CLASS_ENV] = worker_class
+    try:
+        settings = runpy.run_path(str(GUNICORN_CONF))
+    finally:
+        if saved is None:
+            os.environ.pop(WORKER_CLASS_ENV, None)
+        else:
+            os.environ[WORKER_CLASS_ENV] = saved
+    return GunicornSettings(
+        int(settings["workers"]),
+        str(settings["worker_class"]),
+        int(settings["threads"]),
+        int(settings.get("worker_connections", 1000)),
+    )
+
+
+def server_env(worker_class: str | None) -> dict[str, str]:
+    """Return the variables that pick gunicorn.conf.py's worker class; none for its default."""
+    return {WORKER_CLASS_ENV: worker_class} if worker_class else {}
 
 
 def base_env() -> dict[str, str]:
@@ -104,10 +142,13 @@ def start_worker(procs: Processes, env: dict[str, str]) -> Process:
     return procs.start("worker", [sys.executable, "-m", "bridge", "worker"], env, cwd=REPO)
 
 
-def start_minimal(procs: Processes, name: str, database: str, flavour: str) -> Process:
+def start_minimal(
+    procs: Processes, name: str, database: str, flavour: str, worker_class: str | None = None
+) -> Process:
     """Start the minimal receiver ('flask' or 'wsgi') under the same gunicorn settings."""
     minimal_receiver.create_schema(database)
     env = {**base_env(), "RAZORPAY_WEBHOOK_SECRET": WEBHOOK_SECRET, "MINIMAL_DATABASE": database}
+    env.update(server_env(worker_class))
     factory = "create_app()" if flavour == "flask" else "create_wsgi_app()"
     return start_gunicorn(procs, name, f"bench.minimal_receiver:{factory}", env)
 

@@ -10,6 +10,8 @@ from typing import Any, Literal
 DEFAULT_CONFIG_PATH = "bridge.toml"
 DEFAULT_DATABASE_URL = "sqlite:///bridge.db"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+# Providers give up on an answer after 5-10 s; a request still arriving after 10 s is lost to them anyway.
+DEFAULT_READ_TIMEOUT_SECONDS = 10.0
 
 Network = IPv4Network | IPv6Network
 
@@ -144,6 +146,8 @@ class Settings:
     delivery: DeliverySettings
     # Proxies in front of the bridge whose X-Forwarded-For is believed.
     trusted_proxies: tuple[Network, ...] = ()
+    # A request's headers and body must all arrive within this many seconds of its first byte.
+    read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
 
     def secret_values(self) -> list[str]:
         """Return every secret in force, for the log redaction filter."""

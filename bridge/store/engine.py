@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_SIZE, MAX_OVERFLOW = 10, 30
 
 
 def make_engine(database_url: str) -> sa.Engine:
@@ -23,14 +25,26 @@ def make_engine(database_url: str) -> sa.Engine:
         # the server dropped fails its statement instead; the inbox retries that
         # once on a fresh one, and the worker's claims survive any failure.
         return sa.create_engine(
-            url, pool_size=10, max_overflow=30, pool_recycle=1800, hide_parameters=True
+            url, pool_size=POOL_SIZE, max_overflow=_max_overflow(), pool_recycle=1800, hide_parameters=True
         )
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, pool_size=10, max_overflow=30, hide_parameters=True)
+    engine = sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=_max_overflow(), hide_parameters=True)
     sa.event.listen(engine, "connect", _configure_sqlite_connection)
     sa.event.listen(engine, "begin", _begin_immediate)
     return engine
+
+
+def _max_overflow() -> int:
+    """Return the pool's overflow: none in a gevent-patched process (the web process's workers).
+
+    Greenlets outnumber threads: with 32 connections in flight a web process can have
+    16 inserts waiting on PostgreSQL at once, and the 6 past pool_size each opened
+    a connection that the pool closed again on return, a server fork per webhook.
+    Under gevent they wait their turn for a pooled connection instead.
+    """
+    monkey = sys.modules.get("gevent.monkey")
+    return 0 if monkey is not None and monkey.is_module_patched("threading") else MAX_OVERFLOW
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

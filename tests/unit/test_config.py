@@ -32,6 +32,15 @@ def test_the_example_configuration_is_valid() -> None:
     assert settings.sources["razorpay"].secrets == ("s",)
     assert settings.accounts["main"].calls_per_window == 25
     assert settings.database_url == "sqlite:///bridge.db"
+    assert settings.read_timeout_seconds == 10
+
+
+def test_the_read_timeout_is_a_server_setting(tmp_path: Path) -> None:
+    """[server] read_timeout_seconds reaches the settings; left out, it is 10 s."""
+    line = "max_body_bytes = 65536"
+    short = TEST_CONFIG.replace(line, f"{line}\nread_timeout_seconds = 1.5")
+    assert load_settings(write_config(tmp_path, short), ENV, REGISTRY).read_timeout_seconds == 1.5
+    assert load_settings(write_config(tmp_path), ENV, REGISTRY).read_timeout_seconds == 10
 
 
 @pytest.mark.parametrize(
@@ -58,6 +67,10 @@ def test_the_example_configuration_is_valid() -> None:
         ),
         (("max_attempts = 3", "max_attempts = 3\nheartbeat_seconds = 0"), "heartbeat_seconds: 0 is less"),
         (("max_attempts = 3", "max_attempts = 3\nworker_stale_seconds = -1"), "worker_stale_seconds: -1"),
+        (
+            ("max_body_bytes = 65536", "max_body_bytes = 65536\nread_timeout_seconds = 0"),
+            "server.read_timeout_seconds: 0 is less than or equal to the minimum of 0",
+        ),
     ],
 )
 def test_each_mistake_is_named_by_its_key(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
