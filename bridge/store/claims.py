@@ -107,26 +107,29 @@ def claim_group(
     """
     if not accounts:
         return None
+    # One account at a time, each the start of its own stretch of
+    # ix_activities_due: a single query over several accounts would have to sort
+    # all their due rows, or step over every row of an account left out (paused,
+    # or with no room in flight) that is older than the first one wanted.
+    head_queries = [_head_query(account, due, group_by, head_columns) for account in dict.fromkeys(accounts)]
+    # Built before the transaction: on SQLite it holds the write lock every webhook waits for.
+    members = (
+        sa.select(*columns)
+        .where(
+            member,
+            activities.c.account == sa.bindparam("head_account"),
+            group_by == sa.bindparam("head_group"),
+        )
+        .order_by(activities.c.id)
+        .limit(claim.limit)
+        .with_for_update(skip_locked=True)
+    )
     with engine.begin() as connection:
-        # One account at a time, each the start of its own stretch of
-        # ix_activities_due: a single query over several accounts would have to
-        # sort all their due rows, or step over every row of an account left out
-        # (paused, or with no room in flight) that is older than the first wanted.
-        heads = [
-            head
-            for account in dict.fromkeys(accounts)
-            if (head := connection.execute(_head_query(account, due, group_by, head_columns)).first())
-        ]
+        heads = [head for query in head_queries if (head := connection.execute(query).first())]
         if not heads:
             return None
         head = min(heads, key=lambda row: (row.next_attempt_at, row.id))
-        rows = connection.execute(
-            sa.select(*columns)
-            .where(member, activities.c.account == head.account, group_by == head[1])
-            .order_by(activities.c.id)
-            .limit(claim.limit)
-            .with_for_update(skip_locked=True)
-        ).all()
+        rows = connection.execute(members, {"head_account": head.account, "head_group": head[1]}).all()
         if not rows:
             return None
         update_rows(
