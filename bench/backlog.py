@@ -1,6 +1,6 @@
 """A big backlog: claim and sweep times with up to 100,000 pending activities, and ingest beside none.
 
-    .venv/bin/python -m bench.backlog                      # SQLite, about five minutes
+    .venv/bin/python -m bench.backlog                      # SQLite alone, several minutes
     .venv/bin/python -m bench.backlog --postgres --base 6fa3c08 --readme
     .venv/bin/python -m bench.backlog --quick              # a smoke run, smaller store
 
@@ -345,13 +345,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Measure, print the tables, and write them where asked."""
     args = parse_args(argv)
     stop_on_sigterm()
-    if args.label is None:
-        args.label = f"this ({git('rev-parse', '--short', 'HEAD')})"
     if args.json is not None:  # one side of a --base run
         args.json.write_text(json.dumps(measure(args)))
         return 0
     with tempfile.TemporaryDirectory(prefix="lsq-backlog-base-") as tmp:
         base = measure_base(args, git("rev-parse", "--short", args.base), Path(tmp)) if args.base else None
+    # Read after the base's turn: the commit whose code this checkout's turn runs.
+    args.label = f"this ({git('rev-parse', '--short', 'HEAD')})"
     data = measure(args)
     if base is not None:
         data = {key: data[key] + base[key] for key in data}
