@@ -26,10 +26,14 @@ from bridge.services import Services
 from bridge.store import lookups, outbox
 from bridge.store.accounts import AccountStore, accounts_due_for_probe
 from bridge.store.claims import Batch, LookupClaim, release_expired
+from bridge.store.statistics import analyze_changed
 from bridge.store.tables import ActivityStatus
 
 log = logging.getLogger(__name__)
 SWEEP_INTERVAL_SECONDS = 1.0
+# How often the worker asks whether a table changed enough to gather statistics again:
+# one read of PostgreSQL's counters, so that a backlog's arrival is noticed within a minute.
+STATISTICS_INTERVAL_SECONDS = 60.0
 
 
 def delivery_clients(services: Services) -> dict[str, LeadSquaredClient]:
@@ -70,6 +74,7 @@ class Worker:
         self.in_flight: Counter[str] = Counter()
         self.changed = threading.Condition()
         self.next_sweep = 0.0
+        self.next_statistics = 0.0
 
     def stop(self) -> None:
         """Stop claiming; in-flight calls finish, waiting ones are handed back."""
@@ -112,6 +117,9 @@ class Worker:
                     extra={"action": "release", "released": released, "unknown": unknown},
                 )
             self.probe_paused_accounts(now)
+        if now >= self.next_statistics:
+            self.next_statistics = now + STATISTICS_INTERVAL_SECONDS
+            self.refresh_statistics()
         transformed = self.transform_all(now)
         return bool(transformed or self.dispatch(pool))
 
@@ -180,6 +188,12 @@ class Worker:
             with self.changed:
                 self.in_flight[work.account] -= 1
                 self.changed.notify_all()
+
+    def refresh_statistics(self) -> None:
+        """Gather the planner's statistics again for tables that changed much (PostgreSQL)."""
+        analyzed = analyze_changed(self.services.engine)
+        if analyzed:
+            log.info("gathered statistics", extra={"action": "analyze", "tables": ",".join(analyzed)})
 
     def probe_paused_accounts(self, now: float) -> None:
         """Check the keys of paused accounts; resume those LeadSquared accepts again."""

@@ -24,15 +24,12 @@ def claim_lookup(
         return None
     paused = sa.select(account_state.c.account).where(account_state.c.paused)
     waiting = activities.c.status == ActivityStatus.RESOLVING
-    due = sa.and_(
-        waiting,
-        activities.c.next_attempt_at <= now,
-        activities.c.account.in_(accounts),
-        activities.c.account.not_in(paused),
-    )
+    due = sa.and_(waiting, activities.c.next_attempt_at <= now, activities.c.account.not_in(paused))
     columns = [activities.c.id, activities.c.attempts, activities.c.created_at, activities.c.lookup]
     claim = Claim(worker_id, now + lease_seconds, ActivityStatus.LOOKING_UP, None)
-    group = claim_group(engine, due, waiting, activities.c.lookup_key, columns, claim, [activities.c.lookup])
+    group = claim_group(
+        engine, accounts, due, waiting, activities.c.lookup_key, columns, claim, [activities.c.lookup]
+    )
     if group is None:
         return None
     items = [

@@ -10,6 +10,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from bridge.store.statistics import analyze_all
+
 
 class SchemaNotCurrent(Exception):
     """The database is behind the code's migrations."""
@@ -24,11 +26,17 @@ def alembic_config(engine: sa.Engine) -> Config:
 
 
 def upgrade_to_head(engine: sa.Engine) -> None:
-    """Bring the database's schema up to the latest migration."""
+    """Bring the database's schema up to the latest migration, then refresh the planner's statistics.
+
+    A migration can add an index the planner knows nothing about yet, and a
+    deploy is a quiet moment to take stock of the tables (PostgreSQL only: see
+    bridge/store/statistics.py).
+    """
     config = alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    analyze_all(engine)
 
 
 def ensure_current(engine: sa.Engine) -> None:

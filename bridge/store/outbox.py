@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 
 from bridge.leadsquared.activity import Activity
-from bridge.store.claims import Batch, Claim, ClaimedActivity, claim_group
+from bridge.store.claims import Batch, Claim, ClaimedActivity, claim_group, not_indexed
 from bridge.store.tables import ActivityStatus, account_state, activities
 
 MAX_BATCH = 25  # LeadSquared's bulk call takes at most 25 rows
@@ -44,15 +44,8 @@ def claim_batch(
     accounts: Sequence[str],
 ) -> Batch | None:
     """Claim up to 25 due activities of the oldest due opportunity among these accounts."""
-    paused = sa.select(account_state.c.account).where(account_state.c.paused)
-    due = sa.and_(
-        activities.c.status == ActivityStatus.PENDING,
-        activities.c.next_attempt_at <= now,
-        activities.c.account.in_(accounts),
-        activities.c.account.not_in(paused),
-    )
     claim = Claim(worker_id, now + lease_seconds, ActivityStatus.CLAIMED, MAX_BATCH)
-    return _claim_opportunity(engine, due, claim) if accounts else None
+    return _claim_opportunity(engine, accounts, ActivityStatus.PENDING, now, claim)
 
 
 def claim_unknown(
@@ -63,19 +56,21 @@ def claim_unknown(
     A paused account's rows wait with the rest of its work: reading them back
     with keys LeadSquared refuses would only be refused again.
     """
+    claim = Claim(worker_id, now + lease_seconds, ActivityStatus.RECONCILING, None)
+    return _claim_opportunity(engine, accounts, ActivityStatus.UNKNOWN, now, claim)
+
+
+def _claim_opportunity(
+    engine: sa.Engine, accounts: Sequence[str], status: ActivityStatus, now: float, claim: Claim
+) -> Batch | None:
+    """Claim the due rows in this status of the opportunity whose due row is oldest; skip paused accounts."""
     paused = sa.select(account_state.c.account).where(account_state.c.paused)
-    unknown = sa.and_(
-        activities.c.status == ActivityStatus.UNKNOWN,
+    member = sa.and_(activities.c.status == status, not_indexed(activities.c.next_attempt_at) <= now)
+    due = sa.and_(
+        activities.c.status == status,
         activities.c.next_attempt_at <= now,
-        activities.c.account.in_(accounts),
         activities.c.account.not_in(paused),
     )
-    claim = Claim(worker_id, now + lease_seconds, ActivityStatus.RECONCILING, None)
-    return _claim_opportunity(engine, unknown, claim) if accounts else None
-
-
-def _claim_opportunity(engine: sa.Engine, wanted: sa.ColumnElement[bool], claim: Claim) -> Batch | None:
-    """Claim the wanted rows of the opportunity whose wanted row is oldest."""
     columns = [
         activities.c.id,
         activities.c.activity_key,
@@ -83,7 +78,7 @@ def _claim_opportunity(engine: sa.Engine, wanted: sa.ColumnElement[bool], claim:
         activities.c.attempts,
         activities.c.created_at,
     ]
-    group = claim_group(engine, wanted, wanted, activities.c.opportunity_id, columns, claim)
+    group = claim_group(engine, accounts, due, member, activities.c.opportunity_id, columns, claim)
     if group is None:
         return None
     items = [

@@ -78,10 +78,16 @@ activities = sa.Table(
     # A bridge.leadsquared.activity.LeadLookup as JSON, and its key: rows awaiting one lead share a search.
     sa.Column("lookup", sa.JSON),
     sa.Column("lookup_key", sa.String(64)),
-    sa.Index("ix_activities_due", "status", "next_attempt_at"),
-    sa.Index("ix_activities_opportunity", "account", "opportunity_id"),
+    # The claims' indexes (bridge/store/claims.py): each claim query walks one of
+    # them in its ORDER BY and stops at its LIMIT, however many rows are due, and
+    # finished rows sit under other status values, out of the way. The trailing
+    # id is the tie-break the queries order by (SQLite has it as the rowid anyway).
+    # A claim's first due row, per account: status, account, oldest next_attempt_at.
+    sa.Index("ix_activities_due", "status", "account", "next_attempt_at", "id"),
+    # The rows claimed with it: one opportunity's, or one look-up's, oldest first.
+    sa.Index("ix_activities_opportunity", "account", "opportunity_id", "status", "id"),
     sa.Index("ix_activities_event", "event_id"),
-    sa.Index("ix_activities_lookup", "account", "lookup_key"),
+    sa.Index("ix_activities_lookup", "account", "lookup_key", "status", "id"),
 )
 
 # Opportunity ids found by look-ups, shared by every worker process until expires_at.
