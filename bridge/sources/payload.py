@@ -27,8 +27,9 @@ def parse_form(body: bytes) -> dict[str, str]:
         fields = parse_qs(text, keep_blank_values=True, strict_parsing=True, errors="strict")
     except UnicodeDecodeError as error:
         raise ValueError(f"is not UTF-8 form data: {error}") from None
-    except ValueError as error:
-        raise ValueError(f"is not form data: {error}") from None
+    except ValueError:
+        # parse_qs would quote the whole offending field, payload and all.
+        raise ValueError("is not form data: every field must be name=value, fields joined by &") from None
     repeated = sorted(name for name, values in fields.items() if len(values) > 1)
     if repeated:
         raise ValueError(f"repeats the field {repeated[0]!r}: each field must appear once")

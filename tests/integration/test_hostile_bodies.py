@@ -17,7 +17,9 @@ from tests.support import body_of, count, event_rows, payment_event, razorpay_he
 URL = "/webhooks/razorpay"
 LIMIT = 65536  # TEST_CONFIG's max_body_bytes
 DEPTH = "the body nests deeper than 64 levels"
-UNSTORABLE = "the body has a string with a NUL (\\u0000) or an unpaired surrogate escape, which no store can hold"
+UNSTORABLE = (
+    "the body has a string with a NUL (\\u0000) or an unpaired surrogate escape, which no store can hold"
+)
 
 # (case, signed body, status, error, message)
 BODY_CASES: list[tuple[str, bytes, int, str, str]] = [
@@ -72,7 +74,9 @@ def test_a_signed_hostile_body_is_refused_precisely_and_stores_nothing(
     assert count(services, events) == 0
 
 
-def test_a_leading_byte_order_mark_is_accepted_and_stored_as_sent(client: FlaskClient, services: Services) -> None:
+def test_a_leading_byte_order_mark_is_accepted_and_stored_as_sent(
+    client: FlaskClient, services: Services
+) -> None:
     """RFC 8259 lets a parser ignore a BOM: the delivery is accepted and its bytes stored untouched."""
     body = b"\xef\xbb\xbf" + body_of(payment_event("pay_bom", "opp-1"))
     answer = client.post(URL, data=body, headers=razorpay_headers(body, "evt_bom"))
@@ -163,7 +167,8 @@ HEADER_CASES: list[tuple[str, Headers, int, str, str]] = [
      401, "missing_signature", "the X-Razorpay-Signature header is missing"),
     ("non-ASCII signature", headers_with(BODY, X_Razorpay_Signature=["é" * 64]),
      401, "bad_signature", MISMATCH),
-    ("huge signature", headers_with(BODY, X_Razorpay_Signature=["a" * 60000]), 401, "bad_signature", MISMATCH),
+    ("huge signature", headers_with(BODY, X_Razorpay_Signature=["a" * 60000]),
+     401, "bad_signature", MISMATCH),
     ("no Content-Type", headers_with(BODY, Content_Type=[]),
      415, "unsupported_media_type", "send application/json, not none"),
     ("non-ASCII Content-Type", headers_with(BODY, Content_Type=["application/jsoné"]),

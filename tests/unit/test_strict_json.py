@@ -147,5 +147,6 @@ def test_an_event_type_the_table_cannot_hold_is_named(event_type: str | None, pr
 
 def test_describe_names_every_json_type() -> None:
     """The refusal of a non-object names what was sent instead."""
-    named = [strict_json.describe(value) for value in ([], "", 1, 1.5, True, None, {})]
+    values: list[object] = [[], "", 1, 1.5, True, None, {}]
+    named = [strict_json.describe(value) for value in values]
     assert named == ["an array", "a string", "a number", "a number", "true or false", "null", "an object"]
