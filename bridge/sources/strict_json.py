@@ -46,8 +46,11 @@ def loads(body: bytes) -> Any:
     check_depth(raw)
     try:
         value = json.loads(
-            text, object_pairs_hook=_unique_object, parse_constant=_refuse_constant,
-            parse_float=_finite_float, parse_int=_bounded_int,
+            text,
+            object_pairs_hook=_unique_object,
+            parse_constant=_refuse_constant,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
         )
     except RecursionError:
         raise ValueError(f"nests deeper than {MAX_DEPTH} levels") from None

@@ -101,9 +101,19 @@ def read_body(kind: SourceKind, limit: int) -> bytes:
     except RequestEntityTooLarge:
         raise too_large from None
     except ClientDisconnected:
-        # A server that does not end the stream itself: werkzeug noticed the short body.
-        message = f"the body ended before the {declared} bytes its Content-Length declares"
+        # The stream ended early: werkzeug counted a short body, or the server's
+        # de-chunking ran out of bytes before the last (zero-size) chunk.
+        if declared is None:
+            message = "the chunked body ended before its last chunk"
+        else:
+            message = f"the body ended before the {declared} bytes its Content-Length declares"
         raise Refusal(400, "incomplete_body", message) from None
+    except Exception as error:
+        # The server de-chunks while the app reads, so a broken chunked framing (a size that
+        # is not hex, a missing CRLF, a cut-off chunk) surfaces here as the server's own
+        # parse error: the sender's fault, never a 500 it would retry forever.
+        shown = str(error)[:120] or type(error).__name__
+        raise Refusal(400, "malformed_body", f"the body's framing could not be read: {shown}") from None
     if len(body) > limit:
         raise too_large
     if declared is not None and len(body) < declared:

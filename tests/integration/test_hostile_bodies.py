@@ -198,3 +198,52 @@ def test_an_odd_event_id_header_still_keys_the_delivery(
     assert client.post(URL, data=BODY, headers=headers).status_code == 200
     [row] = event_rows(services)
     assert row.idempotency_key.startswith("sha256:")
+
+
+class InvalidChunkSize(Exception):
+    """Like gunicorn's parse errors: an Exception, neither OSError nor ValueError."""
+
+
+class BrokenStream(io.RawIOBase):
+    """A de-chunking server's input stream that meets broken framing, as gunicorn's raises it."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def readable(self) -> bool:
+        """Say the stream can be read (and then fail)."""
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Raise the server's parse error."""
+        raise self.error
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Stay at the start: the test client measures the stream before handing it over."""
+        return 0
+
+    def tell(self) -> int:
+        """Say nothing has been read."""
+        return 0
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "message"),
+    [
+        (InvalidChunkSize("Invalid chunk size: 'zz'"), "malformed_body",
+         "the body's framing could not be read: Invalid chunk size: 'zz'"),
+        (OSError("No more data"), "incomplete_body", "the chunked body ended before its last chunk"),
+    ],
+)
+def test_broken_chunked_framing_is_a_400_not_a_500(
+    client: FlaskClient, services: Services, error: Exception, code: str, message: str
+) -> None:
+    """A parse error the server raises while the app reads the body is the sender's fault: 400."""
+    answer = client.post(
+        URL,
+        input_stream=BrokenStream(error),
+        headers={**razorpay_headers(b"{}", "evt_broken"), "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert refusal_of(answer) == (400, code, message)
+    assert count(services, events) == 0
