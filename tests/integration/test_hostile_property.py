@@ -18,7 +18,7 @@ from bridge.store.engine import make_engine
 from bridge.store.tables import events
 from tests.conftest import OPENED_ENGINES
 from tests.support import count
-from tests.unit.test_contract import KINDS, SECRET, example_kind, example_settings, example_source
+from tests.unit.test_contract import KINDS, SECRET, example_kind, example_settings, example_source, samples_of
 from transforms import REGISTRY
 
 # Bounded so the suite stays quick; no deadline: on a shared machine a slow example is not a bug.
@@ -30,8 +30,9 @@ HOSTILE = settings(
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 json_ish = st.one_of(
@@ -40,16 +41,51 @@ json_ish = st.one_of(
         lambda opening, n: opening * n, st.sampled_from([b"[", b'{"a":', b'[{"a":']), st.integers(60, 3000)
     ),
     st.sampled_from([b"NaN", b"Infinity", b"1e999", b"\xef\xbb\xbf{}", b'{"a":1,"a":2}', b"{}", b"\x00"]),
-    st.lists(st.sampled_from([b"{", b"}", b"[", b"]", b'"', b"\\", b":", b",", b"1", b"e9", b"\\u0000",
-                              b"\\ud800", b"\xff", b"\xc3", b"a", b"=", b"&", b"%00", b"%ff"]),
-             max_size=40).map(b"".join),
+    st.lists(
+        st.sampled_from(
+            [
+                b"{",
+                b"}",
+                b"[",
+                b"]",
+                b'"',
+                b"\\",
+                b":",
+                b",",
+                b"1",
+                b"e9",
+                b"\\u0000",
+                b"\\ud800",
+                b"\xff",
+                b"\xc3",
+                b"a",
+                b"=",
+                b"&",
+                b"%00",
+                b"%ff",
+            ]
+        ),
+        max_size=40,
+    ).map(b"".join),
 )
 bodies = json_ish | st.binary(max_size=200)
-header_names = st.sampled_from([
-    "Content-Type", "Content-Length", "Transfer-Encoding", "X-Razorpay-Signature", "x-razorpay-event-id",
-    "Stripe-Signature", "webhook-id", "webhook-timestamp", "webhook-signature", "X-GitHub-Event",
-    "X-Hub-Signature-256", "X-Forwarded-For", "X-Sig",
-]) | st.from_regex(r"\AX-[A-Za-z0-9-]{1,20}\Z")
+header_names = st.sampled_from(
+    [
+        "Content-Type",
+        "Content-Length",
+        "Transfer-Encoding",
+        "X-Razorpay-Signature",
+        "x-razorpay-event-id",
+        "Stripe-Signature",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "X-GitHub-Event",
+        "X-Hub-Signature-256",
+        "X-Forwarded-For",
+        "X-Sig",
+    ]
+) | st.from_regex(r"\AX-[A-Za-z0-9-]{1,20}\Z")
 header_values = st.text(st.characters(exclude_characters="\r\n"), max_size=80)
 header_sets = st.lists(st.tuples(header_names, header_values), max_size=6)
 
@@ -105,3 +141,43 @@ def test_no_generated_delivery_gets_a_5xx_and_a_refused_one_stores_nothing(
 
 # One app per database for all examples: building one loads and validates the whole example configuration.
 CLIENTS: dict[str, tuple[Any, Services]] = {}
+
+
+ODD_VALUES = [
+    "",
+    " ",
+    "é" * 64,
+    "\x00",
+    "\ud800",
+    "a" * 10000,
+    "v1=é",
+    "t=é,v1=é",
+    "v1,é",
+    "sha256=" + "z" * 64,
+    "t=99999999999999999999,v1=00",
+    "t=-1,v1=00",
+    "1e400",
+    "NaN",
+]
+
+
+def test_odd_values_in_every_header_a_kind_reads_never_get_a_5xx(database_url: str) -> None:
+    """Each signature, timestamp, id or event-type header of each kind, set to odd text: a 4xx or a 2xx."""
+    client, services = kind_client(database_url)
+    for kind in KINDS:
+        configured, source = example_kind(kind), example_source(kind)
+        body, signed = signed_delivery(
+            configured.signature, samples_of(kind)[0].read_bytes(), SECRET, time.time()
+        )
+        names = [*signed, *([configured.event_type_header] if configured.event_type_header else [])]
+        for name in names:
+            for value in ODD_VALUES:
+                headers = Headers({"Content-Type": configured.content_type, **signed})
+                headers[name] = value
+                before = count(services, events)
+                answer = client.post(
+                    webhook_path(source.name, configured.signature, SECRET), data=body, headers=headers
+                )
+                assert answer.status_code < 500, (kind.name, name, value[:20], answer.get_data(as_text=True))
+                if answer.status_code >= 300:
+                    assert count(services, events) == before
