@@ -6,9 +6,13 @@ import hashlib
 
 import pytest
 
+from bridge.pipeline.transform import Delivery, Failed, Mapped, map_event
 from bridge.sources import strict_json
 from bridge.sources.payload import bounded_key, event_type_problem, parse_form, parse_json_object
 from bridge.sources.strict_json import MAX_DEPTH, MAX_INTEGER_DIGITS
+from tests.conftest import ROOT
+from tests.unit.test_contract import example_settings
+from transforms import razorpay
 
 
 def refusal(body: bytes) -> str:
@@ -150,3 +154,28 @@ def test_describe_names_every_json_type() -> None:
     values: list[object] = [[], "", 1, 1.5, True, None, {}]
     named = [strict_json.describe(value) for value in values]
     assert named == ["an array", "a string", "a number", "a number", "true or false", "null", "an object"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b'{"event": "payment.captured", "amount": NaN}', "the stored body contains NaN"),
+        (b'{"event": "a", "event": "b"}', "the stored body repeats the key 'event'"),
+        (b"[" * 3000, f"the stored body nests deeper than {MAX_DEPTH} levels"),
+    ],
+)
+def test_the_worker_reads_a_stored_body_by_the_same_rules(body: bytes, reason: str) -> None:
+    """A body stored before these rules fails its event with the receiver's reason, and never raises."""
+    settings = example_settings()
+    source = settings.sources["razorpay"]
+    outcome = map_event(Delivery("k", None, body), source, razorpay.SOURCE, settings.accounts[source.account])
+    assert isinstance(outcome, Failed) and outcome.reason.startswith(reason)
+
+
+def test_the_worker_reads_a_body_with_a_byte_order_mark_as_the_receiver_accepted_it() -> None:
+    """The BOM the receiver skipped is skipped again when the stored body is mapped."""
+    settings = example_settings()
+    source = settings.sources["razorpay"]
+    body = b"\xef\xbb\xbf" + (ROOT / "transforms/samples/razorpay/payment.captured.json").read_bytes()
+    outcome = map_event(Delivery("k", None, body), source, razorpay.SOURCE, settings.accounts[source.account])
+    assert isinstance(outcome, Mapped)
