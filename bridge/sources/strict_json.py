@@ -13,18 +13,22 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Iterator
 from typing import Any
 
 # Provider payloads nest 3-8 levels; 64 leaves ample room and stays far below
 # the recursion of anything that walks a payload later (json.dumps, transforms).
 MAX_DEPTH = 64
-# Python's own default cap on int() of a digit string (CVE-2020-10735), as a fixed rule.
-MAX_INTEGER_DIGITS = 4300
+# Python's cap on int() of a digit string (CVE-2020-10735); PYTHONINTMAXSTRDIGITS moves it.
+MAX_INTEGER_DIGITS = sys.get_int_max_str_digits() or sys.maxsize
 UTF8_BOM = b"\xef\xbb\xbf"
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKET = re.compile(rb"[\[\]{}]")
+_DIGIT_LIMIT = re.compile(
+    r"^Exceeds the limit \(\d+ digits\) for integer string conversion: value has (\d+) digits"
+)
 _JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false"}
 
 
@@ -46,16 +50,21 @@ def loads(body: bytes) -> Any:
     check_depth(raw)
     try:
         value = json.loads(
-            text,
-            object_pairs_hook=_unique_object,
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-            parse_int=_bounded_int,
+            text, object_pairs_hook=_unique_object, parse_constant=_refuse_constant, parse_float=_finite_float
         )
     except RecursionError:
         raise ValueError(f"nests deeper than {MAX_DEPTH} levels") from None
     except json.JSONDecodeError as error:
         raise ValueError(f"is not valid JSON: {error}") from None
+    except ValueError as error:
+        # int() itself refuses a digit string past the interpreter's limit (CVE-2020-10735);
+        # a parse_int hook would check it too, at the cost of a Python call per number.
+        digits = _DIGIT_LIMIT.search(str(error))
+        if digits is None:
+            raise
+        raise ValueError(
+            f"has an integer of {digits[1]} digits; at most {MAX_INTEGER_DIGITS} are read"
+        ) from None
     if "\\u" in text:
         check_strings(value)
     return value
@@ -136,10 +145,3 @@ def _finite_float(text: str) -> float:
     if not math.isfinite(number):
         raise ValueError(f"has the number {text[:40]}, too large for a double: send it as a string")
     return number
-
-
-def _bounded_int(text: str) -> int:
-    digits = len(text) - text.startswith("-")
-    if digits > MAX_INTEGER_DIGITS:
-        raise ValueError(f"has an integer of {digits} digits; at most {MAX_INTEGER_DIGITS} are read")
-    return int(text)
