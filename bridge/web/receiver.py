@@ -109,9 +109,9 @@ def read_body(kind: SourceKind, limit: int) -> bytes:
             message = f"the body ended before the {declared} bytes its Content-Length declares"
         raise Refusal(400, "incomplete_body", message) from None
     except Exception as error:
-        # The server de-chunks while the app reads, so a broken chunked framing (a size that
-        # is not hex, a missing CRLF, a cut-off chunk) surfaces here as the server's own
-        # parse error: the sender's fault, never a 500 it would retry forever.
+        # The server de-chunks while the app reads, so broken chunked framing (a size that
+        # is not hex, a chunk without its CRLF) surfaces here as the server's own parse
+        # error: the sender's fault, never a 500 it would retry forever.
         shown = str(error)[:120] or type(error).__name__
         raise Refusal(400, "malformed_body", f"the body's framing could not be read: {shown}") from None
     if len(body) > limit:
