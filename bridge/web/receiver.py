@@ -7,12 +7,12 @@ import time
 from typing import Any
 
 from flask import Blueprint, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from bridge.config.settings import Network, SourceSettings
 from bridge.services import Services
 from bridge.sources.kind import SourceKind
-from bridge.sources.payload import Payload, bounded_key
+from bridge.sources.payload import Payload, bounded_key, event_type_problem
 from bridge.sources.signatures import SignatureError
 from bridge.sources.signatures.scheme import TokenScheme
 from bridge.store.inbox import Inbox
@@ -47,6 +47,7 @@ def receive(source_name: str, path_token: str | None = None) -> Answer:
         body = read_body(kind, services.settings.max_body_bytes)
         verify(kind, source, body, path_token)
         payload = parse(kind, body)
+        event_type = storable_event_type(kind, payload)
     except Refusal as refusal:
         log.warning(
             refusal.message, extra={"action": "reject", "source": source_name, "reason": refusal.error}
@@ -54,7 +55,7 @@ def receive(source_name: str, path_token: str | None = None) -> Answer:
         return refusal.answer()
     key = bounded_key(kind.idempotency_key(request.headers, body, payload))
     inbox: Inbox = current_app.extensions["bridge_inbox"]
-    accepted = inbox.insert(source_name, key, kind.type_of(request.headers, payload), body, time.time())
+    accepted = inbox.insert(source_name, key, event_type, body, time.time())
     status, code = ("accepted", 202) if accepted.is_new else ("duplicate", 200)
     # DEBUG: the event row is the record of an acceptance, and a log line per
     # webhook cost a fifth of an ack's CPU. Refusals are WARNING, above.
@@ -87,14 +88,38 @@ def check_address(source: SourceSettings, trusted_proxies: tuple[Network, ...]) 
 
 
 def read_body(kind: SourceKind, limit: int) -> bytes:
-    """Return the raw body, refusing one over the size cap (413) or of the wrong type (415)."""
+    """Return the raw body; refuse one over the size cap (413), cut short (400) or of the wrong type (415)."""
     too_large = Refusal(413, "too_large", f"the body is larger than {limit} bytes")
-    if (request.content_length or 0) > limit:
+    declared = request.content_length
+    if (declared or 0) > limit:
         raise too_large
+    # A chunked body has no length to check up front, and the stream stops at the
+    # cap without a word: read one byte past it to tell a full body from a cut one.
+    request.max_content_length = limit + 1
     try:
         body = request.get_data(cache=True)
     except RequestEntityTooLarge:
         raise too_large from None
+    except ClientDisconnected:
+        # The stream ended early: werkzeug counted a short body, or the server's
+        # de-chunking ran out of bytes before the last (zero-size) chunk.
+        if declared is None:
+            message = "the chunked body ended before its last chunk"
+        else:
+            message = f"the body ended before the {declared} bytes its Content-Length declares"
+        raise Refusal(400, "incomplete_body", message) from None
+    except Exception as error:
+        # The server de-chunks while the app reads, so broken chunked framing (a size that
+        # is not hex, a chunk without its CRLF) surfaces here as the server's own parse
+        # error: the sender's fault, never a 500 it would retry forever.
+        shown = str(error)[:120] or type(error).__name__
+        raise Refusal(400, "malformed_body", f"the body's framing could not be read: {shown}") from None
+    if len(body) > limit:
+        raise too_large
+    if declared is not None and len(body) < declared:
+        # gunicorn ends the stream at the sender's half-close and hands over what came.
+        message = f"the body ended after {len(body)} of the {declared} bytes its Content-Length declares"
+        raise Refusal(400, "incomplete_body", message)
     if request.mimetype != kind.content_type:
         shown = request.mimetype or "none"
         raise Refusal(415, "unsupported_media_type", f"send {kind.content_type}, not {shown}")
@@ -124,3 +149,12 @@ def parse(kind: SourceKind, body: bytes) -> Payload:
         # JSON kinds keep the code senders have always seen; other formats say bad_body.
         code = "bad_json" if kind.content_type == "application/json" else "bad_body"
         raise Refusal(400, code, f"the body {error}") from None
+
+
+def storable_event_type(kind: SourceKind, payload: Payload) -> str | None:
+    """Return the delivery's event type, refusing with 400 one the events table cannot hold."""
+    event_type = kind.type_of(request.headers, payload)
+    problem = event_type_problem(event_type)
+    if problem is not None:
+        raise Refusal(400, "bad_event_type", f"the event type {problem}")
+    return event_type

@@ -74,6 +74,14 @@ def test_standard_webhooks_corrupted_vector_and_wrong_secret_fail() -> None:
     assert reason(scheme, SW_BODY, sw_headers(), other, SW_TIMESTAMP) == "bad_signature"
 
 
+def test_standard_webhooks_an_id_that_is_not_text_fails_the_compare_instead_of_raising() -> None:
+    """A server handing over undecodable header bytes as surrogates gets bad_signature, not a 500."""
+    headers = sw_headers()
+    headers["webhook-id"] = "\ud800"
+    scheme = standard_webhooks.SOURCE.signature
+    assert reason(scheme, SW_BODY, headers, SW_SECRET, SW_TIMESTAMP) == "bad_signature"
+
+
 def test_standard_webhooks_accepts_any_of_several_signatures_and_skips_v1a() -> None:
     """During a rotation the header lists several signatures; one v1 match is enough, v1a is not checked."""
     listed = f"v1a,bm90LWNoZWNrZWQ= v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= {SW_SIGNATURE}"

@@ -92,17 +92,21 @@ def test_a_json_object_is_parsed() -> None:
     assert parse_json_object(b"\xef\xbb\xbf{}") == {}
 
 
-@pytest.mark.parametrize("body", [b"", b"{not json", b'{"a": 1', b"\xff\xfe{}", b"{'a': 1}"])
+@pytest.mark.parametrize("body", [b"{not json", b'{"a": 1', b"{'a': 1}", b'{"a": 1} {"b": 2}'])
 def test_a_body_that_is_not_json_is_refused_saying_so(body: bytes) -> None:
-    """Empty, broken, truncated, non-UTF-8 or single-quoted text is a ValueError: 'is not valid JSON'."""
+    """Broken, truncated, single-quoted or concatenated text is a ValueError: 'is not valid JSON'."""
     with pytest.raises(ValueError, match=r"^is not valid JSON: "):
         parse_json_object(body)
 
 
-@pytest.mark.parametrize("body", [b"[1, 2]", b'"text"', b"42", b"null", b"true"])
-def test_json_that_is_not_an_object_is_refused_saying_so(body: bytes) -> None:
-    """An array, a string, a number, null or a boolean is valid JSON but not a payload."""
-    with pytest.raises(ValueError, match=r"^must be a JSON object$"):
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [(b"[1, 2]", "an array"), (b'"text"', "a string"), (b"42", "a number"), (b"-1.5", "a number"),
+     (b"null", "null"), (b"true", "true or false")],
+)
+def test_json_that_is_not_an_object_is_refused_saying_so(body: bytes, named: str) -> None:
+    """An array, a string, a number, null or a boolean is valid JSON but not a payload, and is named."""
+    with pytest.raises(ValueError, match=rf"^must be a JSON object, not {named}$"):
         parse_json_object(body)
 
 
