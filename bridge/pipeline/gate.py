@@ -32,6 +32,7 @@ from bridge.leadsquared.outcomes import (
     RateLimited,
     Rejected,
     Retryable,
+    ServerError,
     Unauthorized,
     Unknown,
 )
@@ -52,26 +53,46 @@ class Reaction(enum.StrEnum):
     RECONCILE = "reconcile"  # a write may have taken effect: read back before posting again
 
 
-REACTIONS: Mapping[type[Outcome], Reaction] = MappingProxyType(
+ANY_EXCEPTION = ""  # the prefix every exception_type (or none) starts with
+
+# One row per (outcome type, ExceptionType prefix); the longest prefix that the
+# outcome's exception_type starts with wins, ANY_EXCEPTION matching them all.
+REACTIONS: Mapping[tuple[type[Outcome], str], Reaction] = MappingProxyType(
     {
-        Posted: Reaction.SETTLE,
-        Found: Reaction.SETTLE,
-        OpportunityFound: Reaction.SETTLE,
-        LeadFound: Reaction.SETTLE,
-        NotFound: Reaction.NOT_FOUND,
-        BadRequest: Reaction.ISOLATE,
-        Rejected: Reaction.GIVE_UP,
-        Unauthorized: Reaction.PAUSE,
-        RateLimited: Reaction.HOLD_OFF,
-        Retryable: Reaction.RETRY,
-        Unknown: Reaction.RECONCILE,
+        (Posted, ANY_EXCEPTION): Reaction.SETTLE,
+        (Found, ANY_EXCEPTION): Reaction.SETTLE,
+        (OpportunityFound, ANY_EXCEPTION): Reaction.SETTLE,
+        (LeadFound, ANY_EXCEPTION): Reaction.SETTLE,
+        (NotFound, ANY_EXCEPTION): Reaction.NOT_FOUND,
+        (BadRequest, ANY_EXCEPTION): Reaction.ISOLATE,
+        # A 500 naming a validation or data problem is about a row: retrying repeats it,
+        # so the batch is split until the row stands alone (MXInvalidDataTypeException,
+        # MXInvalidActivityFieldsException, MXInvalidInputException fall under MXInvalid).
+        (ServerError, "MXInvalid"): Reaction.ISOLATE,
+        (ServerError, "MXMandatory"): Reaction.ISOLATE,
+        (ServerError, "MXUnknownAttribute"): Reaction.ISOLATE,
+        (ServerError, "MXDuplicate"): Reaction.ISOLATE,
+        # Any other 500 (MXUnknownException "An internal error occurred", an unnamed type,
+        # no body, an HTML page) says nothing against the rows: the whole batch goes again.
+        (ServerError, ANY_EXCEPTION): Reaction.RETRY,
+        (Rejected, ANY_EXCEPTION): Reaction.GIVE_UP,
+        (Unauthorized, ANY_EXCEPTION): Reaction.PAUSE,
+        (RateLimited, ANY_EXCEPTION): Reaction.HOLD_OFF,
+        (Retryable, ANY_EXCEPTION): Reaction.RETRY,
+        (Unknown, ANY_EXCEPTION): Reaction.RECONCILE,
     }
 )
 
 
 def reaction_to(outcome: Outcome) -> Reaction:
-    """Return the reaction the table gives this outcome's type."""
-    return REACTIONS[type(outcome)]
+    """Return the reaction of the table's row for the outcome's type with the longest matching prefix."""
+    exception_type = outcome.exception_type or ""
+    matching = [
+        (prefix, reaction)
+        for (kind, prefix), reaction in REACTIONS.items()
+        if kind is type(outcome) and exception_type.startswith(prefix)
+    ]
+    return max(matching, key=lambda row: len(row[0]))[1]
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,28 @@ from bridge.leadsquared.outcomes import (
     RateLimited,
     Rejected,
     Retryable,
+    ServerError,
     Unauthorized,
     Unknown,
 )
-from bridge.pipeline.gate import REACTIONS, Gate, Reaction, hold_off, reaction_to
+from bridge.pipeline.gate import ANY_EXCEPTION, REACTIONS, Gate, Reaction, hold_off, reaction_to
 from tests.unit.fakes import ACCOUNT, FakeClient, FakeClock, FakeControls, FakeStopping
 
 POLICY = DeliverySettings(probe_interval_seconds=30.0)
+
+
+def server_error(exception_type: str | None) -> ServerError:
+    """Return a 500 naming the ExceptionType, as the client builds it."""
+    return ServerError(
+        f"LeadSquared answered 500 ({exception_type})", status=500, exception_type=exception_type
+    )
+
+
+def row_prefix(outcome: Outcome) -> str:
+    """Return the prefix of the table's row that decides the outcome."""
+    exception_type = outcome.exception_type or ""
+    prefixes = [p for kind, p in REACTIONS if kind is type(outcome) and exception_type.startswith(p)]
+    return max(prefixes, key=len)
 
 
 def make_gate(client: FakeClient | None = None) -> tuple[Gate, FakeClock, FakeControls, FakeStopping]:
@@ -41,28 +56,50 @@ def test_every_outcome_type_has_a_row_in_the_table() -> None:
         for value in vars(outcomes).values()
         if isinstance(value, type) and issubclass(value, Outcome) and value is not Outcome
     }
-    assert defined == set(REACTIONS)
+    assert defined == {kind for kind, _ in REACTIONS}
+    assert {kind for kind, prefix in REACTIONS if prefix == ANY_EXCEPTION} == defined
 
 
-@pytest.mark.parametrize(
-    ("outcome", "reaction"),
-    [
-        (Posted("LeadSquared answered 200", status=200), Reaction.SETTLE),
-        (Found("LeadSquared answered 200", status=200), Reaction.SETTLE),
-        (OpportunityFound("found", opportunity_id="opp-1"), Reaction.SETTLE),
-        (LeadFound("found", lead_id="lead-1"), Reaction.SETTLE),
-        (NotFound("no lead with that EmailAddress", status=200), Reaction.NOT_FOUND),
-        (BadRequest("LeadSquared answered 400", status=400), Reaction.ISOLATE),
-        (Rejected("LeadSquared answered 403", status=403), Reaction.GIVE_UP),
-        (Unauthorized("LeadSquared answered 401", status=401), Reaction.PAUSE),
-        (RateLimited("LeadSquared answered 429", status=429), Reaction.HOLD_OFF),
-        (Retryable("LeadSquared answered 503", status=503), Reaction.RETRY),
-        (Unknown("LeadSquared did not answer within 30 s"), Reaction.RECONCILE),
-    ],
-)
+CASES = [
+    (Posted("LeadSquared answered 200", status=200), Reaction.SETTLE),
+    (Found("LeadSquared answered 200", status=200), Reaction.SETTLE),
+    (OpportunityFound("found", opportunity_id="opp-1"), Reaction.SETTLE),
+    (LeadFound("found", lead_id="lead-1"), Reaction.SETTLE),
+    (NotFound("no lead with that EmailAddress", status=200), Reaction.NOT_FOUND),
+    (BadRequest("LeadSquared answered 400", status=400), Reaction.ISOLATE),
+    (Rejected("LeadSquared answered 403", status=403), Reaction.GIVE_UP),
+    (Unauthorized("LeadSquared answered 401", status=401), Reaction.PAUSE),
+    (RateLimited("LeadSquared answered 429", status=429), Reaction.HOLD_OFF),
+    (Retryable("could not connect to LeadSquared", status=None), Reaction.RETRY),
+    (Unknown("LeadSquared did not answer within 30 s"), Reaction.RECONCILE),
+    (server_error("MXInvalidDataTypeException"), Reaction.ISOLATE),
+    (server_error("MXInvalidActivityFieldsException"), Reaction.ISOLATE),
+    (server_error("MXMandatoryAttributeMissingException"), Reaction.ISOLATE),
+    (server_error("MXUnknownAttributeException"), Reaction.ISOLATE),
+    (server_error("MXDuplicateEntryException"), Reaction.ISOLATE),
+    (server_error("MXUnknownException"), Reaction.RETRY),
+    (server_error("MXSomethingNewException"), Reaction.RETRY),
+    (server_error(None), Reaction.RETRY),
+    (ServerError("LeadSquared answered 502: <html>Bad Gateway</html>", status=502), Reaction.RETRY),
+]
+
+
+@pytest.mark.parametrize(("outcome", "reaction"), CASES)
 def test_each_outcome_gets_its_reaction(outcome: Outcome, reaction: Reaction) -> None:
     """The table gives every kind of answer the reaction the design names for it."""
     assert reaction_to(outcome) is reaction
+
+
+def test_every_row_of_the_table_is_exercised_above() -> None:
+    """Each (type, prefix) row decides at least one outcome of the parametrized cases."""
+    used = {(type(outcome), row_prefix(outcome)) for outcome, _ in CASES}
+    assert used == set(REACTIONS)
+
+
+def test_an_internal_error_is_not_taken_for_an_unknown_attribute() -> None:
+    """MXUnknownException shares the MXUnknown start with MXUnknownAttribute...; only the latter isolates."""
+    assert reaction_to(server_error("MXUnknownException")) is Reaction.RETRY
+    assert reaction_to(server_error("MXUnknownAttributeException")) is Reaction.ISOLATE
 
 
 def test_a_401_pauses_the_account_and_probes_after_the_interval() -> None:
