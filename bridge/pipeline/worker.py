@@ -48,7 +48,7 @@ class Worker:
         self.clock = clock
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
-        controls = AccountStore(services.engine, clock)
+        controls = AccountStore(services.engine)
         policy = services.settings.delivery
         self.gates = {
             name: Gate(client, controls, policy, self.stopping, clock)
@@ -99,7 +99,7 @@ class Worker:
                     "took back expired claims",
                     extra={"action": "release", "released": released, "unknown": unknown},
                 )
-            self.probe_paused_accounts(now)
+            self.probe_paused_accounts()
         transformed = self.transform_all(now)
         return bool(transformed or self.dispatch(pool))
 
@@ -168,9 +168,9 @@ class Worker:
                 self.in_flight[work.account] -= 1
                 self.changed.notify_all()
 
-    def probe_paused_accounts(self, now: float) -> None:
+    def probe_paused_accounts(self) -> None:
         """Check the keys of paused accounts; resume those LeadSquared accepts again."""
-        for name in accounts_due_for_probe(self.services.engine, now):
+        for name in accounts_due_for_probe(self.services.engine):
             gate = self.gates.get(name)
             if gate is not None:
                 gate.probe()

@@ -108,7 +108,7 @@ def test_a_401_pauses_the_account_and_probes_after_the_interval() -> None:
     verdict = gate.judge(Unauthorized("LeadSquared answered 401: bad keys", status=401), {})
     assert verdict.reaction is Reaction.PAUSE
     assert verdict.due_at == clock.now
-    assert controls.pauses == [("main", "LeadSquared answered 401: bad keys", clock.now + 30.0)]
+    assert controls.pauses == [("main", "LeadSquared answered 401: bad keys", 30.0)]
     assert controls.blocks == []
 
 
@@ -118,25 +118,25 @@ def test_a_429_holds_the_account_off_for_a_full_window_and_margin() -> None:
     verdict = gate.judge(RateLimited("LeadSquared answered 429", status=429), {})
     assert verdict.reaction is Reaction.HOLD_OFF
     assert verdict.due_at == pytest.approx(clock.now + 5.2)
-    [(account, until, lowered)] = controls.blocks
+    [(account, hold_seconds, lowered)] = controls.blocks
     assert (account, lowered) == ("main", None)
-    assert until == pytest.approx(clock.now + 5.2)
+    assert hold_seconds == pytest.approx(5.2)
     assert controls.pauses == []
 
 
 def test_a_rate_limit_naming_a_lower_limit_lowers_it() -> None:
     """A 403 that names 'limit of 10 in 5 seconds' holds off for that window and lowers the limit to 10."""
     answer = RateLimited("limit of 10 in 5 second(s)", status=403, limit=10, window_seconds=5.0)
-    until, lowered = hold_off(answer, ACCOUNT, 100.0)
-    assert until == pytest.approx(105.2)
+    hold_seconds, lowered = hold_off(answer, ACCOUNT)
+    assert hold_seconds == pytest.approx(5.2)
     assert lowered == 10
 
 
 def test_a_rate_limit_naming_a_higher_limit_keeps_the_configured_one() -> None:
     """A named limit above the configured one is not taken: the bridge never speeds up on a 429."""
     answer = RateLimited("limit of 50 in 10 second(s)", status=403, limit=50, window_seconds=10.0)
-    until, lowered = hold_off(answer, ACCOUNT, 100.0)
-    assert until == pytest.approx(110.2)
+    hold_seconds, lowered = hold_off(answer, ACCOUNT)
+    assert hold_seconds == pytest.approx(10.2)
     assert lowered is None
 
 
@@ -157,6 +157,19 @@ def test_a_call_waits_for_its_slot_then_goes() -> None:
     assert gate.take_slot(before_send=lambda: sent.append(clock.now)) is True
     assert sent == [pytest.approx(1_002.0)]
     assert controls.reserved == [1_000.0, 1_002.0]
+
+
+@pytest.mark.parametrize("server_offset", [-3.0, 4.0, 3600.0])
+def test_a_clock_offset_from_the_store_changes_no_wait(server_offset: float) -> None:
+    """The store's clock seconds or an hour off this worker's: the call still waits 2 s and is not late."""
+    gate, clock, controls, _ = make_gate()
+    controls.server_offset = server_offset
+    controls.reserved.append(controls.server_now())
+    controls.spacing = 2.0
+    sent: list[float] = []
+    assert gate.take_slot(before_send=lambda: sent.append(clock.now)) is True
+    assert sent == [pytest.approx(1_002.0)]
+    assert len(controls.reserved) == 2
 
 
 def test_a_late_wake_gives_the_slot_up_and_takes_a_fresh_one() -> None:
@@ -187,10 +200,19 @@ def test_a_probe_that_passes_resumes_the_account() -> None:
     assert controls.resumed == ["main"] and controls.probes == []
 
 
+def test_a_probe_meeting_an_internal_error_keeps_the_account_paused_and_probes_again() -> None:
+    """A transient 500 on the probe is no verdict on the keys: no resume, next probe one interval on."""
+    client = FakeClient(probe_answer=server_error("MXUnknownException"))
+    gate, _, controls, _ = make_gate(client)
+    gate.probe()
+    assert controls.resumed == []
+    assert controls.probes == [("main", 30.0)]
+
+
 def test_a_probe_that_fails_tries_again_after_the_interval() -> None:
     """Keys still refused keep the account paused and set the next probe one interval on."""
     client = FakeClient(probe_answer=Unauthorized("LeadSquared answered 401", status=401))
-    gate, clock, controls, _ = make_gate(client)
+    gate, _, controls, _ = make_gate(client)
     gate.probe()
     assert controls.resumed == []
-    assert controls.probes == [("main", clock.now + 30.0)]
+    assert controls.probes == [("main", 30.0)]
