@@ -19,6 +19,7 @@ from bridge.config.settings import (
     DEFAULT_DATABASE_URL,
     DEFAULT_MAX_BODY_BYTES,
     AccountSettings,
+    DatabaseSettings,
     DeliverySettings,
     EventMapping,
     FieldSource,
@@ -140,6 +141,7 @@ def build_settings(document: Mapping[str, Any], environ: Mapping[str, str]) -> S
         sources=sources,
         delivery=DeliverySettings(**document.get("delivery", {})),
         trusted_proxies=_networks(server.get("trusted_proxies")),
+        database=DatabaseSettings(**document.get("database", {})),
     )
 
 

@@ -71,7 +71,8 @@ class Worker:
 
     def run(self) -> None:
         """Work until stop() is called, then wait for in-flight batches."""
-        workers = max(1, sum(self.capacity.values()))
+        # The settings' count, which the store's pool is sized by (Settings.worker_pool_size).
+        workers = self.services.settings.delivery_threads()
         log.info("worker started", extra={"action": "start", "worker": self.worker_id})
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
             while not self.stopping.is_set():

@@ -9,25 +9,31 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A command that only migrates or checks needs one connection at a time.
+DEFAULT_POOL_SIZE = 2
 
 
-def make_engine(database_url: str) -> sa.Engine:
+def make_engine(
+    database_url: str, pool_size: int = DEFAULT_POOL_SIZE, pool_timeout_seconds: float = 30.0
+) -> sa.Engine:
     """Return an engine for the URL; SQLite files get WAL mode and immediate transactions.
 
+    The pool never opens more than pool_size connections (no overflow), so an
+    operator can add up what every process may hold against max_connections;
+    a thread that finds them all busy waits up to pool_timeout_seconds.
     Statement parameters never appear in error texts (hide_parameters): they hold
     webhook bodies, emails and phones, and a store error is logged.
     """
     url = make_url(database_url)
+    pool: dict[str, Any] = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": pool_timeout_seconds}
     if url.get_backend_name() != "sqlite":
         # No pre-ping: it would cost a round trip on every webhook. A connection
         # the server dropped fails its statement instead; the inbox retries that
         # once on a fresh one, and the worker's claims survive any failure.
-        return sa.create_engine(
-            url, pool_size=10, max_overflow=30, pool_recycle=1800, hide_parameters=True
-        )
+        return sa.create_engine(url, **pool, pool_recycle=1800, hide_parameters=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, pool_size=10, max_overflow=30, hide_parameters=True)
+    engine = sa.create_engine(url, **pool, hide_parameters=True)
     sa.event.listen(engine, "connect", _configure_sqlite_connection)
     sa.event.listen(engine, "begin", _begin_immediate)
     return engine

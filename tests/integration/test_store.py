@@ -187,3 +187,16 @@ def test_a_store_error_never_shows_the_values_it_was_given(database_url: str) ->
     finally:
         engine.dispose()
     assert "lead@example.com" not in text and "hidden due to hide_parameters" in text
+
+
+def test_an_engine_opens_no_more_connections_than_its_pool(database_url: str) -> None:
+    """With pool_size 2 a third connection waits and times out: no overflow past the bound."""
+    engine = make_engine(database_url, pool_size=2, pool_timeout_seconds=0.2)
+    first, second = engine.connect(), engine.connect()
+    try:
+        with pytest.raises(sa.exc.TimeoutError):
+            engine.connect()
+    finally:
+        first.close()
+        second.close()
+    engine.dispose()

@@ -34,6 +34,24 @@ def test_the_example_configuration_is_valid() -> None:
     assert settings.database_url == "sqlite:///bridge.db"
 
 
+def test_pool_sizes_default_to_what_each_process_uses(tmp_path: Path) -> None:
+    """Web processes get 5 connections; a worker one per delivery thread (25 here) plus its own 3."""
+    settings = load_settings(write_config(tmp_path), ENV, REGISTRY)
+    assert settings.database.web_pool_size == 5
+    assert settings.delivery_threads() == 25
+    assert settings.worker_pool_size() == 28
+
+
+def test_pool_sizes_follow_the_file(tmp_path: Path) -> None:
+    """[database] sizes are taken as given; the worker's threads still follow its accounts."""
+    text = TEST_CONFIG.replace("[server]", "[database]\nweb_pool_size = 2\nworker_pool_size = 8\n[server]")
+    text = text.replace("max_in_flight = 25", "max_in_flight = 6")
+    settings = load_settings(write_config(tmp_path, text), ENV, REGISTRY)
+    assert settings.database.web_pool_size == 2
+    assert settings.worker_pool_size() == 8
+    assert settings.delivery_threads() == 6
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -52,6 +70,9 @@ def test_the_example_configuration_is_valid() -> None:
         (('owner_email = "payments@example.com"', 'owner_email = "payments"'), "owner_email: 'payments'"),
         (("max_attempts = 3", "max_attempts = 3\nmax_retries = 4"), "'max_retries' was unexpected"),
         (("claim_lease_seconds = 30", "claim_lease_seconds = 12"), "12 s is too short for accounts.main"),
+        (("[server]", "[database]\nweb_pool_size = 0\n[server]"), "database.web_pool_size: 0 is less than"),
+        (("[server]", "[database]\nworker_pool_size = 1\n[server]"), "database.worker_pool_size: 1 is less"),
+        (("[server]", "[database]\npool_size = 10\n[server]"), "'pool_size' was unexpected"),
     ],
 )
 def test_each_mistake_is_named_by_its_key(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
