@@ -13,6 +13,7 @@ calls. The table goes into README.md between the workers markers (full runs).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.drain import KEY_FIELD, SETTLE_SECONDS, DrainSettings, post_backlog, received
+from bench.drain import KEY_FIELD, SETTLE_SECONDS, DrainSettings, bursts, post_backlog, received
 from bench.procs import Process, Processes, stop_on_sigterm
 from bench.stack import REPO, Sandbox, bridge_env, postgres_databases, start_bridge_web, start_sandbox
 
@@ -44,6 +45,8 @@ class WorkersReport:
     delivered: int
     unique_keys: int
     finished: bool
+    # (start after the first call, calls, spread in seconds)
+    bursts: list[tuple[float, int, float]]
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -87,6 +90,7 @@ def drain_with(
         delivered=len(keys),
         unique_keys=len(set(keys)),
         finished=finished,
+        bursts=bursts([call["at"] for call in calls]),
     )
 
 
@@ -114,7 +118,8 @@ def render(reports: Sequence[WorkersReport], settings: DrainSettings, command: s
         f"`{command}`: {settings.activities} accepted activities over {settings.opportunities}"
         f" opportunities, sandbox {settings.latency * 1000:.0f} ms a call,"
         f" {settings.calls_per_window} calls per {settings.window_seconds:g} s;"
-        f" at least {settings.minimum_calls} calls, ideal span {settings.ideal_span:.1f} s.",
+        f" at least {settings.minimum_calls} calls, ideal span {settings.ideal_span:.1f} s;"
+        f" load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end.",
         "",
         "| store | workers | drain span (s) | calls | 429s | delivered | distinct | finished |",
         "|---|---|---|---|---|---|---|---|",
@@ -124,6 +129,10 @@ def render(reports: Sequence[WorkersReport], settings: DrainSettings, command: s
             f"| {r.store} | {r.workers} | {r.span:.1f} | {r.calls} | {r.rate_limited} | {r.delivered}"
             f" | {r.unique_keys} | {'yes' if r.finished else 'no'} |"
         )
+    lines.append("")
+    for r in reports:
+        shown = ", ".join(f"{n} at +{start:.1f} s" for start, n, _ in r.bursts)
+        lines.append(f"- bursts, {r.store}, {r.workers} worker(s): {shown}")
     by_count = {r.workers: r for r in reports}
     one, many = by_count[WORKER_COUNTS[0]], by_count[WORKER_COUNTS[-1]]
     lines += [

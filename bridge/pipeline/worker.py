@@ -25,10 +25,18 @@ from bridge.services import Services
 from bridge.store import lookups, outbox
 from bridge.store.accounts import AccountStore, accounts_due_for_probe
 from bridge.store.claims import Batch, LookupClaim, release_expired
+from bridge.store.inbox import events_awaiting_transform
 from bridge.store.tables import ActivityStatus
 
 log = logging.getLogger(__name__)
 SWEEP_INTERVAL_SECONDS = 1.0
+# Transforms before the next claims: about one rate window. Cut shorter, a backlog that
+# several workers transform at once on busy cores was claimed half-transformed, and its
+# opportunities went out in two calls each (python -m bench.workers --postgres: 105-124
+# calls for 100 with 2 s); longer, a flood would hold new claims back for longer.
+TRANSFORM_BUDGET_SECONDS = 5.0
+# How often a worker looks whether the events other workers are transforming are done.
+OTHERS_TRANSFORM_POLL_SECONDS = 0.02
 
 
 def delivery_clients(services: Services) -> dict[str, LeadSquaredClient]:
@@ -104,14 +112,23 @@ class Worker:
         transformed = self.transform_all(now)
         return bool(transformed or self.dispatch(pool))
 
-    def transform_all(self, now: float, budget_seconds: float = 2.0) -> int:
-        """Transform received events until none are left or the budget is spent."""
+    def transform_all(self, now: float, budget_seconds: float = TRANSFORM_BUDGET_SECONDS) -> int:
+        """Transform received events until none are left or the budget is spent.
+
+        Events another worker is transforming (locked, so skipped here) are
+        waited for within the budget: delivering before their activities land
+        would post an opportunity's rows in two calls where one would do.
+        """
         total = 0
         while not self.stopping.is_set():
             handled = transform_received(self.services, now)
             total += handled
-            if handled == 0 or self.clock() - now > budget_seconds:
+            if self.clock() - now > budget_seconds:
                 break
+            if handled == 0:
+                if not events_awaiting_transform(self.services.engine):
+                    break
+                self.stopping.wait(OTHERS_TRANSFORM_POLL_SECONDS)
         return total
 
     def dispatch(self, pool: ThreadPoolExecutor) -> int:

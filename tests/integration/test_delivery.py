@@ -440,3 +440,26 @@ def test_a_transform_that_raises_fails_its_event_and_the_worker_goes_on(
     assert (first.status, second.status) == ("failed", "transformed")
     assert "razorpay transform raised KeyError" in first.reason
     assert statuses(services) == {"delivered": 1}
+
+
+def test_a_worker_waits_for_events_another_worker_is_transforming(
+    client: FlaskClient, services: Services, sandbox: SandboxServer
+) -> None:
+    """An event locked by another transform is waited for, not left behind: no half-transformed claims."""
+    accept(client, 1, 1)
+    worker = Worker(services)
+    locked = threading.Event()
+
+    def hold_the_event() -> None:
+        with services.engine.begin() as connection:
+            connection.execute(sa.select(events.c.id).with_for_update())
+            locked.set()
+            time.sleep(0.5)
+
+    holder = threading.Thread(target=hold_the_event)
+    holder.start()
+    assert locked.wait(10)
+    transformed = worker.transform_all(time.time())
+    holder.join()
+    assert transformed == 1
+    assert [row.status for row in activity_rows(services)] == ["pending"]
