@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bridge.cli.main import main
+from bridge.config.check import pool_warnings
 from bridge.config.load import ConfigError, load_settings
 from tests.conftest import ROOT, TEST_CONFIG, write_config
 from transforms import REGISTRY
@@ -40,6 +41,14 @@ def test_pool_sizes_default_to_what_each_process_uses(tmp_path: Path) -> None:
     assert settings.database.web_pool_size == 5
     assert settings.delivery_threads() == 25
     assert settings.worker_pool_size() == 28
+
+
+def test_a_worker_pool_below_its_threads_is_warned_about(tmp_path: Path) -> None:
+    """worker_pool_size 8 for 25 delivery threads + 3 loads, with a warning naming both numbers."""
+    text = TEST_CONFIG.replace("[server]", "[database]\nworker_pool_size = 8\n[server]")
+    settings = load_settings(write_config(tmp_path, text), ENV, REGISTRY)
+    [warning] = pool_warnings(settings)
+    assert warning.startswith("database.worker_pool_size: 8 is below the worker's 25 delivery threads + 3")
 
 
 def test_pool_sizes_follow_the_file(tmp_path: Path) -> None:
