@@ -136,6 +136,12 @@ def test_an_internal_error_on_a_batch_retries_every_row_and_never_splits() -> No
     assert result.halves == [] and result.dead == []
 
 
+def test_a_retried_batch_comes_back_as_one_batch() -> None:
+    """Every row of a retried batch is due at the same moment, so one claim and one call take them again."""
+    result = settled(ServerError("LeadSquared answered 500", status=500), rows(5))
+    assert len({at for _, at, *_ in result.due_again}) == 1
+
+
 def test_an_internal_error_on_one_row_is_retried_not_dead() -> None:
     """A row alone that meets a transient 500 with attempts to spare goes again: it is not proven bad."""
     items = rows(1)
