@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Literal
 
 import sqlalchemy as sa
 
@@ -71,11 +72,15 @@ def configuration(
     return load_configuration(path or config_path(environ), environ, registry, require_secrets)
 
 
-def build_services(environ: Mapping[str, str], registry: SourceRegistry) -> Services:
-    """Load the configuration, secrets required, and open the store it names."""
+def build_services(
+    environ: Mapping[str, str], registry: SourceRegistry, process: Literal["web", "worker"] = "web"
+) -> Services:
+    """Load the configuration, secrets required, and open the store with the process's pool size."""
     loaded = configuration(environ, registry)
     settings = loaded.settings
-    return Services(settings, make_engine(settings.database_url), registry, loaded.kinds)
+    pool_size = settings.database.web_pool_size if process == "web" else settings.worker_pool_size()
+    engine = make_engine(settings.database_url, pool_size, settings.database.pool_timeout_seconds)
+    return Services(settings, engine, registry, loaded.kinds)
 
 
 def open_store(environ: Mapping[str, str]) -> sa.Engine:

@@ -155,7 +155,8 @@ def make_services(
     """Load settings from a config text and open the store, as the processes do."""
     environ = bridge_environ(database_url, sandbox, **env)
     settings = load_settings(write_config(tmp_path, config), environ, REGISTRY)
-    engine = make_engine(settings.database_url)
+    # Sized as a worker's, the larger of the two: these services run workers and the web app alike.
+    engine = make_engine(settings.database_url, settings.worker_pool_size())
     OPENED_ENGINES.append(engine)
     return Services(settings, engine, REGISTRY)
 

@@ -122,7 +122,7 @@ def run_worker(_args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from bridge.pipeline.worker import Worker
     from bridge.store.migrate import ensure_current
 
-    wired = services.build_services(environ, services.source_registry())
+    wired = services.build_services(environ, services.source_registry(), process="worker")
     configure_logging(wired.settings.secret_values())
     ensure_current(wired.engine)
     worker = Worker(wired)

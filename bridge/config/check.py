@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bridge.config.load import ConfigError, credential_problems
-from bridge.config.settings import Settings, SourceSettings
+from bridge.config.settings import WORKER_OWN_CONNECTIONS, Settings, SourceSettings
 from bridge.sources.kind import SourceKind
 from bridge.sources.signatures.scheme import TokenScheme
 
@@ -54,7 +54,20 @@ def check_configuration(settings: Settings, kinds: Mapping[str, SourceKind]) -> 
             warnings.append(
                 f"accounts.{account.name}: {account.host_env} is plain http; LeadSquared needs https"
             )
-    return warnings
+    return warnings + pool_warnings(settings)
+
+
+def pool_warnings(settings: Settings) -> list[str]:
+    """Warn when a worker's pool is smaller than the threads that use it: they would queue for it."""
+    wanted = settings.delivery_threads() + WORKER_OWN_CONNECTIONS
+    configured = settings.database.worker_pool_size
+    if configured is None or configured >= wanted:
+        return []
+    return [
+        f"database.worker_pool_size: {configured} is below the worker's {settings.delivery_threads()} "
+        f"delivery threads + {WORKER_OWN_CONNECTIONS}; they will wait for connections "
+        f"(up to pool_timeout_seconds) instead of calling LeadSquared"
+    ]
 
 
 def token_warnings(source: SourceSettings, kind: SourceKind) -> list[str]:

@@ -20,6 +20,7 @@ from bridge.config.settings import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_READ_TIMEOUT_SECONDS,
     AccountSettings,
+    DatabaseSettings,
     DeliverySettings,
     EventMapping,
     FieldSource,
@@ -142,6 +143,7 @@ def build_settings(document: Mapping[str, Any], environ: Mapping[str, str]) -> S
         delivery=DeliverySettings(**document.get("delivery", {})),
         trusted_proxies=_networks(server.get("trusted_proxies")),
         read_timeout_seconds=float(server.get("read_timeout_seconds", DEFAULT_READ_TIMEOUT_SECONDS)),
+        database=DatabaseSettings(**document.get("database", {})),
     )
 
 

@@ -135,6 +135,23 @@ class DeliverySettings:
     worker_stale_seconds: float = 10.0
 
 
+# Store connections a worker holds besides its delivery threads': the main loop's,
+# a heartbeat thread's and a LISTEN connection's.
+WORKER_OWN_CONNECTIONS = 3
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """How many store connections each process may open: a hard bound, so max_connections can be sized."""
+
+    # Per web process (each gunicorn worker); a webhook holds one only for its insert and commit.
+    web_pool_size: int = 5
+    # Per worker process; None: one per delivery thread plus WORKER_OWN_CONNECTIONS, so none waits.
+    worker_pool_size: int | None = None
+    # How long a thread waits for a free connection before its store call fails.
+    pool_timeout_seconds: float = 30.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the web and worker processes are configured with."""
@@ -148,6 +165,27 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     # A request's headers and body must all arrive within this many seconds of its first byte.
     read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
+    database: DatabaseSettings = DatabaseSettings()
+
+    def delivery_threads(self) -> int:
+        """Return the worker's delivery threads: per account an enabled source posts to, its calls in flight.
+
+        More calls in flight than the window allows would only queue on the limiter.
+        """
+        used = {source.account for source in self.sources.values() if source.enabled}
+        return max(
+            1,
+            sum(
+                min(self.accounts[name].max_in_flight, self.accounts[name].calls_per_window)
+                for name in used
+            ),
+        )
+
+    def worker_pool_size(self) -> int:
+        """Return the store connections a worker process may open: the setting, else what its threads use."""
+        if self.database.worker_pool_size is not None:
+            return self.database.worker_pool_size
+        return self.delivery_threads() + WORKER_OWN_CONNECTIONS
 
     def secret_values(self) -> list[str]:
         """Return every secret in force, for the log redaction filter."""

@@ -33,6 +33,7 @@ from bridge.leadsquared.outcomes import (
     Rejected,
     Retryable,
     RowResult,
+    ServerError,
     Unauthorized,
     Unknown,
 )
@@ -261,10 +262,13 @@ def _error_outcome(answer: requests.Response) -> ErrorOutcome:
         )
     if status == 401:
         return Unauthorized(described, **answered)
-    if status == 400 or (status >= 500 and exception_type.startswith("MX")):
-        # An MX exception is LeadSquared's application error: retrying repeats it.
-        return BadRequest(f"{described} ({exception_type})" if exception_type else described, **answered)
-    if status >= 500 or status in (404, 408):
+    named = f"{described} ({exception_type})" if exception_type else described
+    if status == 400:
+        return BadRequest(named, **answered)
+    if status >= 500:
+        # Whether the row or LeadSquared is at fault is in exception_type: the gate decides.
+        return ServerError(named, **answered)
+    if status in (404, 408):
         return Retryable(described, **answered)
     return Rejected(described, **answered)
 

@@ -41,7 +41,17 @@ class Posted(Outcome):
 
 @dataclass(frozen=True)
 class BadRequest(Outcome):
-    """LeadSquared refused the body (400, or a 500 naming an MX application error)."""
+    """LeadSquared refused the body as malformed (400)."""
+
+
+@dataclass(frozen=True)
+class ServerError(Outcome):
+    """A 5xx answer; its exception_type tells a row LeadSquared calls invalid from its own failure.
+
+    LeadSquared answers many validation problems with 500, and its own
+    internal errors (MXUnknownException) with 500 too: which of the two this
+    is, is the gate's to decide (bridge/pipeline/gate.py REACTIONS).
+    """
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ class RateLimited(Outcome):
 
 @dataclass(frozen=True)
 class Retryable(Outcome):
-    """The call did not take effect (5xx, refused connection): try again later."""
+    """The call did not take effect (refused connection, 404, 408): try again later."""
 
 
 @dataclass(frozen=True)
@@ -100,4 +110,4 @@ class NotFound(Outcome):
 
 # What a refused or failed call can tell: any call's error answer, and all a read can fail with
 # (a read changes nothing, so a read whose answer was lost is simply retried).
-ErrorOutcome = BadRequest | Rejected | Unauthorized | RateLimited | Retryable
+ErrorOutcome = BadRequest | ServerError | Rejected | Unauthorized | RateLimited | Retryable

@@ -61,7 +61,10 @@ def settle(
         settlement.due_again = [(item, verdict.due_at, message, False) for item in items]
     elif reaction is Reaction.RETRY:
         plan = retry_or_give_up(items, message, now, policy)
-        settlement.due_again = [(item, at, message, True) for item, at in plan.again]
+        # The batch goes again as one call: its rows share the latest time any of them drew,
+        # where each row's own jitter would have them claimed, and posted, apart.
+        again_at = max((at for _, at in plan.again), default=now)
+        settlement.due_again = [(item, again_at, message, True) for item, _ in plan.again]
         settlement.dead = plan.given_up
     else:  # RECONCILE, and anything a post should never get: read back, never repost blindly
         # Read back only after LeadSquared has had time to finish the call.

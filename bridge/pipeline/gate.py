@@ -32,6 +32,7 @@ from bridge.leadsquared.outcomes import (
     RateLimited,
     Rejected,
     Retryable,
+    ServerError,
     Unauthorized,
     Unknown,
 )
@@ -52,26 +53,46 @@ class Reaction(enum.StrEnum):
     RECONCILE = "reconcile"  # a write may have taken effect: read back before posting again
 
 
-REACTIONS: Mapping[type[Outcome], Reaction] = MappingProxyType(
+ANY_EXCEPTION = ""  # the prefix every exception_type (or none) starts with
+
+# One row per (outcome type, ExceptionType prefix); the longest prefix that the
+# outcome's exception_type starts with wins, ANY_EXCEPTION matching them all.
+REACTIONS: Mapping[tuple[type[Outcome], str], Reaction] = MappingProxyType(
     {
-        Posted: Reaction.SETTLE,
-        Found: Reaction.SETTLE,
-        OpportunityFound: Reaction.SETTLE,
-        LeadFound: Reaction.SETTLE,
-        NotFound: Reaction.NOT_FOUND,
-        BadRequest: Reaction.ISOLATE,
-        Rejected: Reaction.GIVE_UP,
-        Unauthorized: Reaction.PAUSE,
-        RateLimited: Reaction.HOLD_OFF,
-        Retryable: Reaction.RETRY,
-        Unknown: Reaction.RECONCILE,
+        (Posted, ANY_EXCEPTION): Reaction.SETTLE,
+        (Found, ANY_EXCEPTION): Reaction.SETTLE,
+        (OpportunityFound, ANY_EXCEPTION): Reaction.SETTLE,
+        (LeadFound, ANY_EXCEPTION): Reaction.SETTLE,
+        (NotFound, ANY_EXCEPTION): Reaction.NOT_FOUND,
+        (BadRequest, ANY_EXCEPTION): Reaction.ISOLATE,
+        # A 500 naming a validation or data problem is about a row: retrying repeats it,
+        # so the batch is split until the row stands alone (MXInvalidDataTypeException,
+        # MXInvalidActivityFieldsException, MXInvalidInputException fall under MXInvalid).
+        (ServerError, "MXInvalid"): Reaction.ISOLATE,
+        (ServerError, "MXMandatory"): Reaction.ISOLATE,
+        (ServerError, "MXUnknownAttribute"): Reaction.ISOLATE,
+        (ServerError, "MXDuplicate"): Reaction.ISOLATE,
+        # Any other 500 (MXUnknownException "An internal error occurred", an unnamed type,
+        # no body, an HTML page) says nothing against the rows: the whole batch goes again.
+        (ServerError, ANY_EXCEPTION): Reaction.RETRY,
+        (Rejected, ANY_EXCEPTION): Reaction.GIVE_UP,
+        (Unauthorized, ANY_EXCEPTION): Reaction.PAUSE,
+        (RateLimited, ANY_EXCEPTION): Reaction.HOLD_OFF,
+        (Retryable, ANY_EXCEPTION): Reaction.RETRY,
+        (Unknown, ANY_EXCEPTION): Reaction.RECONCILE,
     }
 )
 
 
 def reaction_to(outcome: Outcome) -> Reaction:
-    """Return the reaction the table gives this outcome's type."""
-    return REACTIONS[type(outcome)]
+    """Return the reaction of the table's row for the outcome's type with the longest matching prefix."""
+    exception_type = outcome.exception_type or ""
+    matching = [
+        (prefix, reaction)
+        for (kind, prefix), reaction in REACTIONS.items()
+        if kind is type(outcome) and exception_type.startswith(prefix)
+    ]
+    return max(matching, key=lambda row: len(row[0]))[1]
 
 
 @dataclass(frozen=True)
@@ -83,25 +104,30 @@ class Verdict:
     due_at: float  # now, or the end of a hold-off: when rows that wait may go again
 
 
-def hold_off(outcome: RateLimited, account: AccountSettings, now: float) -> tuple[float, int | None]:
-    """Return until when no call may go after a rate-limit answer, and the lower limit it named, if any."""
+def hold_off(outcome: RateLimited, account: AccountSettings) -> tuple[float, int | None]:
+    """Return for how many seconds no call may go after a rate-limit answer, and the lower limit it named."""
     window = outcome.window_seconds or account.window_seconds
     lowered = outcome.limit if outcome.limit and outcome.limit < account.calls_per_window else None
-    return now + window + account.window_margin_seconds, lowered
+    return window + account.window_margin_seconds, lowered
 
 
 class AccountControls(Protocol):
-    """The store's side of an account: its sliding window, hold-offs and pause."""
+    """The store's side of an account: its sliding window, hold-offs and pause.
+
+    Every time crosses this line as a duration: the store keeps the account's
+    times on the database server's clock, which this process's clock may
+    disagree with by seconds.
+    """
 
     def reserve_call(self, account: str, limit: int, window_seconds: float) -> float: ...
 
-    def block_until(self, account: str, until: float, lowered_limit: int | None) -> None: ...
+    def block_for(self, account: str, hold_seconds: float, lowered_limit: int | None) -> None: ...
 
-    def pause(self, account: str, reason: str, probe_at: float) -> None: ...
+    def pause(self, account: str, reason: str, probe_after_seconds: float) -> None: ...
 
     def resume(self, account: str) -> None: ...
 
-    def postpone_probe(self, account: str, probe_at: float) -> None: ...
+    def postpone_probe(self, account: str, probe_after_seconds: float) -> None: ...
 
 
 class Stopping(Protocol):
@@ -144,19 +170,23 @@ class Gate:
         The limiter counts a call at its slot, so the call must leave at its
         slot: when anything (a slow commit, a busy core) made us late, the slot
         is given up and a fresh one reserved, rather than sending out of turn.
+        The store answers how long to wait, on the database's clock; lateness is
+        that wait against the time this process measured passing, so an offset
+        of this machine's clock changes nothing.
         """
         account = self.account
         window = account.window_seconds + account.window_margin_seconds
         late_tolerance = account.window_margin_seconds / 2
         while True:
-            slot = self.controls.reserve_call(account.name, account.calls_per_window, window)
-            if self.stopping.wait(max(0.0, slot - self.clock())):
+            wait = self.controls.reserve_call(account.name, account.calls_per_window, window)
+            reserved_at = self.clock()
+            if self.stopping.wait(max(0.0, wait)):
                 return False
             if before_send is not None:
                 if not before_send():
                     return False
                 before_send = None
-            if self.clock() - slot <= late_tolerance:
+            if (self.clock() - reserved_at) - wait <= late_tolerance:
                 return True
 
     def judge(self, outcome: Outcome, fields: Mapping[str, object]) -> Verdict:
@@ -165,7 +195,7 @@ class Gate:
         now = self.clock()
         due_at = now
         if reaction is Reaction.PAUSE:
-            self._pause(outcome, fields, now)
+            self._pause(outcome, fields)
         elif reaction is Reaction.HOLD_OFF:
             assert isinstance(outcome, RateLimited), "only a rate-limit answer holds an account off"
             due_at = self._hold_off(outcome, fields, now)
@@ -183,7 +213,7 @@ class Gate:
                 "account keys accepted again: deliveries resumed", extra={"action": "resume", "account": name}
             )
             return
-        self.controls.postpone_probe(name, self.clock() + self.policy.probe_interval_seconds)
+        self.controls.postpone_probe(name, self.policy.probe_interval_seconds)
         level = logging.CRITICAL if isinstance(outcome, Unauthorized) else logging.WARNING
         log.log(
             level,
@@ -191,18 +221,19 @@ class Gate:
             extra={"action": "probe", "account": name, "alarm": True},
         )
 
-    def _pause(self, outcome: Outcome, fields: Mapping[str, object], now: float) -> None:
+    def _pause(self, outcome: Outcome, fields: Mapping[str, object]) -> None:
         log.critical(
             "LeadSquared refused the account's keys: deliveries paused until a probe succeeds",
             extra={**fields, "outcome": "paused", "alarm": True},
         )
-        self.controls.pause(self.account.name, outcome.message, now + self.policy.probe_interval_seconds)
+        self.controls.pause(self.account.name, outcome.message, self.policy.probe_interval_seconds)
 
     def _hold_off(self, outcome: RateLimited, fields: Mapping[str, object], now: float) -> float:
-        until, lowered = hold_off(outcome, self.account, now)
+        hold_seconds, lowered = hold_off(outcome, self.account)
         log.warning(
             "rate limited: waiting a full window",
             extra={**fields, "outcome": "rate_limited", "lowered_limit": lowered},
         )
-        self.controls.block_until(self.account.name, until, lowered)
-        return until
+        self.controls.block_for(self.account.name, hold_seconds, lowered)
+        # The rows' own due time is on this process's clock, as claims are.
+        return now + hold_seconds

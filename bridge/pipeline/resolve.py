@@ -6,8 +6,9 @@ account limiter as deliveries (the two-step method costs two). A lead or
 opportunity not found yet is searched again, less often as time passes, until
 the look-up's wait_seconds have gone by: payments often arrive moments before
 the CRM has the lead. LeadSquared failing is handled as for deliveries: 401
-pauses the account, a rate limit waits a window, 5xx and timeouts back off and
-dead-letter after the delivery's max attempts or age.
+pauses the account, a rate limit waits a window, a 500 naming invalid data
+dead-letters the look-up with LeadSquared's message, and any other 5xx and
+timeouts back off and dead-letter after the delivery's max attempts or age.
 
 Emails and phones appear in reasons and logs only masked.
 """

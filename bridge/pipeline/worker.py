@@ -26,6 +26,7 @@ from bridge.services import Services
 from bridge.store import lookups, outbox
 from bridge.store.accounts import AccountStore, accounts_due_for_probe
 from bridge.store.claims import Batch, LookupClaim, release_expired
+from bridge.store.inbox import events_awaiting_transform
 from bridge.store.statistics import analyze_changed
 from bridge.store.tables import ActivityStatus
 
@@ -34,6 +35,13 @@ SWEEP_INTERVAL_SECONDS = 1.0
 # How often the worker asks whether a table changed enough to gather statistics again:
 # one read of PostgreSQL's counters, so that a backlog's arrival is noticed within a minute.
 STATISTICS_INTERVAL_SECONDS = 60.0
+# Transforms before the next claims: about one rate window. Cut shorter, a backlog that
+# several workers transform at once on busy cores was claimed half-transformed, and its
+# opportunities went out in two calls each (python -m bench.workers --postgres: 105-124
+# calls for 100 with 2 s); longer, a flood would hold new claims back for longer.
+TRANSFORM_BUDGET_SECONDS = 5.0
+# How often a worker looks whether the events other workers are transforming are done.
+OTHERS_TRANSFORM_POLL_SECONDS = 0.02
 
 
 def delivery_clients(services: Services) -> dict[str, LeadSquaredClient]:
@@ -54,7 +62,7 @@ class Worker:
         host, pid = socket.gethostname(), os.getpid()
         self.worker_id = f"{host}:{pid}:{uuid.uuid4().hex[:8]}"
         self.stopping = threading.Event()
-        controls = AccountStore(services.engine, clock)
+        controls = AccountStore(services.engine)
         policy = services.settings.delivery
         self.heartbeat = Heartbeat(services.engine, self.worker_id, host, pid, policy)
         self.gates = {
@@ -84,7 +92,8 @@ class Worker:
 
     def run(self) -> None:
         """Work until stop() is called, then wait for in-flight batches."""
-        workers = max(1, sum(self.capacity.values()))
+        # The settings' count, which the store's pool is sized by (Settings.worker_pool_size).
+        workers = self.services.settings.delivery_threads()
         self.heartbeat.start()
         log.info("worker started", extra={"action": "start", "worker": self.worker_id})
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
@@ -116,21 +125,30 @@ class Worker:
                     "took back the claims of dead workers",
                     extra={"action": "release", "released": released, "unknown": unknown},
                 )
-            self.probe_paused_accounts(now)
+            self.probe_paused_accounts()
         if now >= self.next_statistics:
             self.next_statistics = now + STATISTICS_INTERVAL_SECONDS
             self.refresh_statistics()
         transformed = self.transform_all(now)
         return bool(transformed or self.dispatch(pool))
 
-    def transform_all(self, now: float, budget_seconds: float = 2.0) -> int:
-        """Transform received events until none are left or the budget is spent."""
+    def transform_all(self, now: float, budget_seconds: float = TRANSFORM_BUDGET_SECONDS) -> int:
+        """Transform received events until none are left or the budget is spent.
+
+        Events another worker is transforming (locked, so skipped here) are
+        waited for within the budget: delivering before their activities land
+        would post an opportunity's rows in two calls where one would do.
+        """
         total = 0
         while not self.stopping.is_set():
             handled = transform_received(self.services, now)
             total += handled
-            if handled == 0 or self.clock() - now > budget_seconds:
+            if self.clock() - now > budget_seconds:
                 break
+            if handled == 0:
+                if not events_awaiting_transform(self.services.engine):
+                    break
+                self.stopping.wait(OTHERS_TRANSFORM_POLL_SECONDS)
         return total
 
     def dispatch(self, pool: ThreadPoolExecutor) -> int:
@@ -195,9 +213,9 @@ class Worker:
         if analyzed:
             log.info("gathered statistics", extra={"action": "analyze", "tables": ",".join(analyzed)})
 
-    def probe_paused_accounts(self, now: float) -> None:
+    def probe_paused_accounts(self) -> None:
         """Check the keys of paused accounts; resume those LeadSquared accepts again."""
-        for name in accounts_due_for_probe(self.services.engine, now):
+        for name in accounts_due_for_probe(self.services.engine):
             gate = self.gates.get(name)
             if gate is not None:
                 gate.probe()

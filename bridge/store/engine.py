@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,41 +9,34 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-POOL_SIZE, MAX_OVERFLOW = 10, 30
+# A command that only migrates or checks needs one connection at a time.
+DEFAULT_POOL_SIZE = 2
 
 
-def make_engine(database_url: str) -> sa.Engine:
+def make_engine(
+    database_url: str, pool_size: int = DEFAULT_POOL_SIZE, pool_timeout_seconds: float = 30.0
+) -> sa.Engine:
     """Return an engine for the URL; SQLite files get WAL mode and immediate transactions.
 
+    The pool never opens more than pool_size connections (no overflow), so an
+    operator can add up what every process may hold against max_connections;
+    a thread that finds them all busy waits up to pool_timeout_seconds.
     Statement parameters never appear in error texts (hide_parameters): they hold
     webhook bodies, emails and phones, and a store error is logged.
     """
     url = make_url(database_url)
+    pool: dict[str, Any] = {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": pool_timeout_seconds}
     if url.get_backend_name() != "sqlite":
         # No pre-ping: it would cost a round trip on every webhook. A connection
         # the server dropped fails its statement instead; the inbox retries that
         # once on a fresh one, and the worker's claims survive any failure.
-        return sa.create_engine(
-            url, pool_size=POOL_SIZE, max_overflow=_max_overflow(), pool_recycle=1800, hide_parameters=True
-        )
+        return sa.create_engine(url, **pool, pool_recycle=1800, hide_parameters=True)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, pool_size=POOL_SIZE, max_overflow=_max_overflow(), hide_parameters=True)
+    engine = sa.create_engine(url, **pool, hide_parameters=True)
     sa.event.listen(engine, "connect", _configure_sqlite_connection)
     sa.event.listen(engine, "begin", _begin_immediate)
     return engine
-
-
-def _max_overflow() -> int:
-    """Return the pool's overflow: none in a gevent-patched process (the web process's workers).
-
-    Greenlets outnumber threads: with 32 connections in flight a web process can have
-    16 inserts waiting on PostgreSQL at once, and the 6 past pool_size each opened
-    a connection that the pool closed again on return, a server fork per webhook.
-    Under gevent they wait their turn for a pooled connection instead.
-    """
-    monkey = sys.modules.get("gevent.monkey")
-    return 0 if monkey is not None and monkey.is_module_patched("threading") else MAX_OVERFLOW
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

@@ -133,6 +133,13 @@ def received_events(connection: sa.Connection, limit: int) -> list[StoredEvent]:
     return [StoredEvent(*row) for row in connection.execute(query)]
 
 
+def events_awaiting_transform(engine: sa.Engine) -> bool:
+    """Tell whether any event is still received: not yet transformed, or being transformed by a worker."""
+    with engine.connect() as connection:
+        query = sa.select(events.c.id).where(events.c.status == EventStatus.RECEIVED).limit(1)
+        return connection.execute(query).first() is not None
+
+
 def mark_event(
     connection: sa.Connection, event_id: int, status: EventStatus, reason: str | None = None
 ) -> None:

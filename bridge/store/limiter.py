@@ -6,15 +6,19 @@ starts. A sliding log guarantees that and still lets a full burst go at the
 start of each window, which is most of a short backlog's time. Reservations
 may lie in the future: the caller sleeps until its slot, so calls leave in
 the order their slots were handed out.
+
+Every time here is the database server's (dialect.server_now): the workers
+that share an account may run on machines whose clocks disagree by seconds,
+and a log of calls stamped by each one's own clock would let more than the
+limit into a window. A caller gets back how long to wait, a duration, which
+means the same on every machine whatever its clock says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import sqlalchemy as sa
 
-from bridge.store.dialect import greatest, upsert
+from bridge.store.dialect import greatest, server_now, upsert
 from bridge.store.tables import account_state, rate_calls
 
 
@@ -23,10 +27,8 @@ def ensure_account(connection: sa.Connection, account: str) -> None:
     connection.execute(upsert(connection, account_state).values(account=account).on_conflict_do_nothing())
 
 
-def reserve_call(
-    engine: sa.Engine, account: str, limit: int, window_seconds: float, clock: Callable[[], float]
-) -> float:
-    """Reserve the earliest slot for one call to the account; return when it may leave."""
+def reserve_call(engine: sa.Engine, account: str, limit: int, window_seconds: float) -> float:
+    """Reserve the earliest slot for one call to the account; return the seconds until it may leave."""
     with engine.begin() as connection:
         ensure_account(connection, account)
         state = connection.execute(
@@ -40,7 +42,7 @@ def reserve_call(
         ).one()
         # Read the clock only once the account is locked: time spent queueing for
         # the lock must not make the slot look earlier than it is.
-        now = clock()
+        now = float(connection.execute(sa.select(server_now(connection))).scalar_one())
         if state.calls_per_window and state.lowered_until > now:
             limit = min(limit, state.calls_per_window)
         recent = (
@@ -64,16 +66,17 @@ def reserve_call(
                 rate_calls.c.account == account, rate_calls.c.at < now - 2 * window_seconds
             )
         )
-    return float(slot)
+    return float(slot) - now
 
 
 LOWERED_LIMIT_SECONDS = 3600.0
 
 
-def block_until(engine: sa.Engine, account: str, until: float, lowered_limit: int | None) -> None:
-    """After a rate-limit answer: no call before `until`, and for an hour the limit LeadSquared named."""
+def block_for(engine: sa.Engine, account: str, hold_seconds: float, lowered_limit: int | None) -> None:
+    """After a rate-limit answer: no call for hold_seconds, and for an hour the limit LeadSquared named."""
     with engine.begin() as connection:
         ensure_account(connection, account)
+        until = server_now(connection) + hold_seconds
         values: dict[str, object] = {"blocked_until": greatest(engine, account_state.c.blocked_until, until)}
         if lowered_limit is not None:
             values["calls_per_window"] = lowered_limit

@@ -251,6 +251,41 @@ def test_an_mx_application_error_is_not_retried(
     assert "mx_Custom_19" in row.last_error and "MXInvalidActivityFieldsException" in row.last_error
 
 
+def test_an_internal_error_retries_the_whole_batch_without_splitting(
+    client: FlaskClient, services: Services, sandbox: SandboxServer
+) -> None:
+    """A 500 MXUnknownException on three rows posts the same three again: no split, none dead."""
+    body = {
+        "Status": "Error",
+        "ExceptionType": "MXUnknownException",
+        "ExceptionMessage": "An internal error occurred",
+    }
+    add_fault(sandbox.url, path=BULK, status=500, times=1, body=body)
+    accept(client, 3, 1)
+    run_worker_until(services, settled(services))
+    calls = sandbox_received(sandbox.url)["calls"]
+    assert [(c["status"], c["rows"]) for c in calls] == [(500, 3), (200, 3)]
+    assert [(row.status, row.attempts) for row in activity_rows(services)] == [("delivered", 1)] * 3
+
+
+def test_a_validation_500_on_a_batch_is_split_down_to_single_rows(
+    client: FlaskClient, services: Services, sandbox: SandboxServer
+) -> None:
+    """A 500 naming invalid data isolates: halves, then single rows, each dead with LeadSquared's words."""
+    body = {
+        "Status": "Error",
+        "ExceptionType": "MXInvalidDataTypeException",
+        "ExceptionMessage": "mx_Custom_2 is not a number",
+    }
+    add_fault(sandbox.url, path=BULK, status=500, times=100, body=body)
+    accept(client, 2, 1)
+    run_worker_until(services, settled(services))
+    assert [c["rows"] for c in sandbox_received(sandbox.url)["calls"]] == [2, 1, 1]
+    for row in activity_rows(services):
+        assert row.status == "dead"
+        assert "mx_Custom_2 is not a number" in row.last_error
+
+
 def test_a_timeout_is_reconciled_by_reading_back(
     tmp_path: Path, database_url: str, sandbox: SandboxServer
 ) -> None:
@@ -405,3 +440,26 @@ def test_a_transform_that_raises_fails_its_event_and_the_worker_goes_on(
     assert (first.status, second.status) == ("failed", "transformed")
     assert "razorpay transform raised KeyError" in first.reason
     assert statuses(services) == {"delivered": 1}
+
+
+def test_a_worker_waits_for_events_another_worker_is_transforming(
+    client: FlaskClient, services: Services, sandbox: SandboxServer
+) -> None:
+    """An event locked by another transform is waited for, not left behind: no half-transformed claims."""
+    accept(client, 1, 1)
+    worker = Worker(services)
+    locked = threading.Event()
+
+    def hold_the_event() -> None:
+        with services.engine.begin() as connection:
+            connection.execute(sa.select(events.c.id).with_for_update())
+            locked.set()
+            time.sleep(0.5)
+
+    holder = threading.Thread(target=hold_the_event)
+    holder.start()
+    assert locked.wait(10)
+    transformed = worker.transform_all(time.time())
+    holder.join()
+    assert transformed == 1
+    assert [row.status for row in activity_rows(services)] == ["pending"]

@@ -130,7 +130,7 @@ def test_a_stopped_owners_leftovers_are_taken_back(services: Services) -> None:
 def gate_for(services: Services, fresh: bool = True) -> Gate:
     """Return the main account's gate, as a worker whose heartbeat is fresh (or not) has it."""
     client = LeadSquaredClient(services.settings.accounts["main"])
-    controls = AccountStore(services.engine, time.time)
+    controls = AccountStore(services.engine)
     return Gate(client, controls, services.settings.delivery, threading.Event(), time.time, lambda: fresh)
 
 

@@ -231,6 +231,25 @@ def test_a_server_error_on_the_lookup_is_retried(
     assert (row.status, row.opportunity_id, row.attempts) == ("delivered", "opp-r", 0)
 
 
+def test_an_internal_error_on_the_lookup_is_retried_not_dead(
+    tmp_path: Path, database_url: str, sandbox: SandboxServer
+) -> None:
+    """A 500 MXUnknownException on a look-up is LeadSquared's trouble: searched again, then delivered."""
+    seed_lead(sandbox.url, email=EMAIL, opportunities=[{"id": "opp-u", "type": 12002}])
+    body = {
+        "Status": "Error",
+        "ExceptionType": "MXUnknownException",
+        "ExceptionMessage": "An internal error occurred",
+    }
+    add_fault(sandbox.url, path=BY_FIELD, status=500, times=1, body=body)
+    services = lookup_services(tmp_path, database_url, sandbox)
+    accept(create_app(services).test_client(), "pay_u")
+    run_worker_until(services, settled(services))
+    assert calls(sandbox.url) == [(BY_FIELD, 500), (BY_FIELD, 200), (BULK, 200)]
+    [row] = activity_rows(services)
+    assert (row.status, row.opportunity_id) == ("delivered", "opp-u")
+
+
 def test_a_lookup_that_keeps_failing_is_dead_after_the_delivery_attempts(
     tmp_path: Path, database_url: str, sandbox: SandboxServer
 ) -> None:

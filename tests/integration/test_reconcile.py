@@ -91,7 +91,7 @@ def test_a_worker_stopping_before_a_read_back_hands_the_rows_back_untouched(
     stopped.set()
     client_of_main = LeadSquaredClient(services.settings.accounts["main"])
     policy = services.settings.delivery
-    gate = Gate(client_of_main, AccountStore(engine, time.time), policy, stopped, time.time)
+    gate = Gate(client_of_main, AccountStore(engine), policy, stopped, time.time)
     reconcile(gate, engine, batch)
     [row] = activity_rows(services)
     assert (row.status, row.attempts) == ("unknown", 1)

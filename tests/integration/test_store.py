@@ -6,17 +6,20 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bridge.leadsquared.activity import Activity
 from bridge.store import claims, outbox, transitions
+from bridge.store.accounts import accounts_due_for_probe, pause_account, postpone_probe
+from bridge.store.dialect import server_now
 from bridge.store.engine import make_engine
 from bridge.store.inbox import Inbox
-from bridge.store.limiter import reserve_call
+from bridge.store.limiter import LOWERED_LIMIT_SECONDS, block_for, reserve_call
 from bridge.store.migrate import SchemaNotCurrent, ensure_current, upgrade_to_head
-from bridge.store.tables import events, metadata
+from bridge.store.tables import account_state, events, metadata, rate_calls
 
 
 def test_migrations_bring_a_fresh_database_to_head(database_url: str) -> None:
@@ -73,26 +76,58 @@ def test_concurrent_inserts_of_one_key_store_one_event(database_url: str) -> Non
 def test_the_limiter_gives_any_window_at_most_the_limit(database_url: str) -> None:
     """Sixty reservations from twelve threads: any window holds at most ten, and bursts are allowed."""
     engine = make_engine(database_url)
-    slots: list[float] = []
+    waits: list[float] = []
     lock = threading.Lock()
 
     def reserve() -> None:
         for _ in range(5):
-            slot = reserve_call(engine, "main", 10, 2.0, time.time)
+            wait = reserve_call(engine, "main", 10, 2.0)
             with lock:
-                slots.append(slot)
+                waits.append(wait)
 
     threads = [threading.Thread(target=reserve) for _ in range(12)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    slots.sort()
-    assert len(slots) == 60
+    with engine.connect() as connection:
+        # The slots as the limiter logged them, on the database server's clock.
+        slots = sorted(connection.execute(sa.select(rate_calls.c.at)).scalars())
+    assert len(slots) == 60 and len(waits) == 60
+    assert min(waits) >= 0.0
     for index in range(len(slots) - 10):
         assert slots[index + 10] - slots[index] >= 2.0 - 1e-9
     # A full burst goes at once: the first ten slots are not spread over the window.
     assert slots[9] - slots[0] < 1.0
+    engine.dispose()
+
+
+def test_the_limiter_and_hold_offs_run_on_the_database_clock(database_url: str) -> None:
+    """A slot and a hold-off are stamped with the server's time; the caller gets durations back."""
+    engine = make_engine(database_url)
+    with engine.connect() as connection:
+        server_before = connection.execute(sa.select(server_now(connection))).scalar_one()
+    assert reserve_call(engine, "main", 10, 2.0) == pytest.approx(0.0, abs=0.5)
+    block_for(engine, "main", 30.0, lowered_limit=5)
+    wait = reserve_call(engine, "main", 10, 2.0)
+    assert 29.0 < wait <= 30.0
+    with engine.connect() as connection:
+        state = connection.execute(sa.select(account_state)).one()
+    assert server_before + 29.0 < state.blocked_until < server_before + 60.0
+    assert state.lowered_until == pytest.approx(state.blocked_until + LOWERED_LIMIT_SECONDS)
+    assert state.calls_per_window == 5
+    engine.dispose()
+
+
+def test_a_paused_account_is_due_for_a_probe_by_the_database_clock(database_url: str) -> None:
+    """A probe set 0 s ahead is due at once, one set an hour ahead is not: no worker's clock is asked."""
+    engine = make_engine(database_url)
+    pause_account(engine, "soon", "LeadSquared answered 401", probe_after_seconds=0.0)
+    pause_account(engine, "later", "LeadSquared answered 401", probe_after_seconds=3600.0)
+    assert accounts_due_for_probe(engine) == ["soon"]
+    postpone_probe(engine, "soon", 3600.0)
+    postpone_probe(engine, "later", -1.0)
+    assert accounts_due_for_probe(engine) == ["later"]
     engine.dispose()
 
 
@@ -152,3 +187,16 @@ def test_a_store_error_never_shows_the_values_it_was_given(database_url: str) ->
     finally:
         engine.dispose()
     assert "lead@example.com" not in text and "hidden due to hide_parameters" in text
+
+
+def test_an_engine_opens_no_more_connections_than_its_pool(database_url: str) -> None:
+    """With pool_size 2 a third connection waits and times out: no overflow past the bound."""
+    engine = make_engine(database_url, pool_size=2, pool_timeout_seconds=0.2)
+    first, second = engine.connect(), engine.connect()
+    try:
+        with pytest.raises(sa.exc.TimeoutError):
+            engine.connect()
+    finally:
+        first.close()
+        second.close()
+    engine.dispose()

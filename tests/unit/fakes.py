@@ -49,32 +49,42 @@ class FakeStopping:
 
 @dataclass
 class FakeControls:
-    """The store's account state, in memory: each reservation takes the next free slot."""
+    """The store's account state, in memory: each reservation takes the next free slot.
+
+    Slots are kept on the store's clock, which reads `server_offset` seconds
+    ahead of the worker's (negative: behind), as a database server's may.
+    """
 
     clock: FakeClock
     spacing: float = 0.0  # seconds between consecutive slots
-    reserved: list[float] = field(default_factory=list)
-    blocks: list[tuple[str, float, int | None]] = field(default_factory=list)
-    pauses: list[tuple[str, str, float]] = field(default_factory=list)
+    server_offset: float = 0.0
+    reserved: list[float] = field(default_factory=list)  # slots, on the store's clock
+    blocks: list[tuple[str, float, int | None]] = field(default_factory=list)  # hold seconds
+    pauses: list[tuple[str, str, float]] = field(default_factory=list)  # probe after seconds
     resumed: list[str] = field(default_factory=list)
-    probes: list[tuple[str, float]] = field(default_factory=list)
+    probes: list[tuple[str, float]] = field(default_factory=list)  # probe after seconds
+
+    def server_now(self) -> float:
+        """Return the store's clock."""
+        return self.clock.now + self.server_offset
 
     def reserve_call(self, account: str, limit: int, window_seconds: float) -> float:
-        slot = max([self.clock.now, *(at + self.spacing for at in self.reserved)])
+        now = self.server_now()
+        slot = max([now, *(at + self.spacing for at in self.reserved)])
         self.reserved.append(slot)
-        return slot
+        return slot - now
 
-    def block_until(self, account: str, until: float, lowered_limit: int | None) -> None:
-        self.blocks.append((account, until, lowered_limit))
+    def block_for(self, account: str, hold_seconds: float, lowered_limit: int | None) -> None:
+        self.blocks.append((account, hold_seconds, lowered_limit))
 
-    def pause(self, account: str, reason: str, probe_at: float) -> None:
-        self.pauses.append((account, reason, probe_at))
+    def pause(self, account: str, reason: str, probe_after_seconds: float) -> None:
+        self.pauses.append((account, reason, probe_after_seconds))
 
     def resume(self, account: str) -> None:
         self.resumed.append(account)
 
-    def postpone_probe(self, account: str, probe_at: float) -> None:
-        self.probes.append((account, probe_at))
+    def postpone_probe(self, account: str, probe_after_seconds: float) -> None:
+        self.probes.append((account, probe_after_seconds))
 
 
 class FakeClient(LeadSquaredClient):

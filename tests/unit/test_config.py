@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bridge.cli.main import main
+from bridge.config.check import pool_warnings
 from bridge.config.load import ConfigError, load_settings
 from tests.conftest import ROOT, TEST_CONFIG, write_config
 from transforms import REGISTRY
@@ -43,6 +44,32 @@ def test_the_read_timeout_is_a_server_setting(tmp_path: Path) -> None:
     assert load_settings(write_config(tmp_path), ENV, REGISTRY).read_timeout_seconds == 10
 
 
+def test_pool_sizes_default_to_what_each_process_uses(tmp_path: Path) -> None:
+    """Web processes get 5 connections; a worker one per delivery thread (25 here) plus its own 3."""
+    settings = load_settings(write_config(tmp_path), ENV, REGISTRY)
+    assert settings.database.web_pool_size == 5
+    assert settings.delivery_threads() == 25
+    assert settings.worker_pool_size() == 28
+
+
+def test_a_worker_pool_below_its_threads_is_warned_about(tmp_path: Path) -> None:
+    """worker_pool_size 8 for 25 delivery threads + 3 loads, with a warning naming both numbers."""
+    text = TEST_CONFIG.replace("[server]", "[database]\nworker_pool_size = 8\n[server]")
+    settings = load_settings(write_config(tmp_path, text), ENV, REGISTRY)
+    [warning] = pool_warnings(settings)
+    assert warning.startswith("database.worker_pool_size: 8 is below the worker's 25 delivery threads + 3")
+
+
+def test_pool_sizes_follow_the_file(tmp_path: Path) -> None:
+    """[database] sizes are taken as given; the worker's threads still follow its accounts."""
+    text = TEST_CONFIG.replace("[server]", "[database]\nweb_pool_size = 2\nworker_pool_size = 8\n[server]")
+    text = text.replace("max_in_flight = 25", "max_in_flight = 6")
+    settings = load_settings(write_config(tmp_path, text), ENV, REGISTRY)
+    assert settings.database.web_pool_size == 2
+    assert settings.worker_pool_size() == 8
+    assert settings.delivery_threads() == 6
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
@@ -71,6 +98,9 @@ def test_the_read_timeout_is_a_server_setting(tmp_path: Path) -> None:
             ("max_body_bytes = 65536", "max_body_bytes = 65536\nread_timeout_seconds = 0"),
             "server.read_timeout_seconds: 0 is less than or equal to the minimum of 0",
         ),
+        (("[server]", "[database]\nweb_pool_size = 0\n[server]"), "database.web_pool_size: 0 is less than"),
+        (("[server]", "[database]\nworker_pool_size = 1\n[server]"), "database.worker_pool_size: 1 is less"),
+        (("[server]", "[database]\npool_size = 10\n[server]"), "'pool_size' was unexpected"),
     ],
 )
 def test_each_mistake_is_named_by_its_key(tmp_path: Path, change: tuple[str, str], expected: str) -> None:

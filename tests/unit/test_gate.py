@@ -19,13 +19,28 @@ from bridge.leadsquared.outcomes import (
     RateLimited,
     Rejected,
     Retryable,
+    ServerError,
     Unauthorized,
     Unknown,
 )
-from bridge.pipeline.gate import REACTIONS, Gate, Reaction, hold_off, reaction_to
+from bridge.pipeline.gate import ANY_EXCEPTION, REACTIONS, Gate, Reaction, hold_off, reaction_to
 from tests.unit.fakes import ACCOUNT, FakeClient, FakeClock, FakeControls, FakeStopping
 
 POLICY = DeliverySettings(probe_interval_seconds=30.0)
+
+
+def server_error(exception_type: str | None) -> ServerError:
+    """Return a 500 naming the ExceptionType, as the client builds it."""
+    return ServerError(
+        f"LeadSquared answered 500 ({exception_type})", status=500, exception_type=exception_type
+    )
+
+
+def row_prefix(outcome: Outcome) -> str:
+    """Return the prefix of the table's row that decides the outcome."""
+    exception_type = outcome.exception_type or ""
+    prefixes = [p for kind, p in REACTIONS if kind is type(outcome) and exception_type.startswith(p)]
+    return max(prefixes, key=len)
 
 
 def make_gate(client: FakeClient | None = None) -> tuple[Gate, FakeClock, FakeControls, FakeStopping]:
@@ -43,28 +58,50 @@ def test_every_outcome_type_has_a_row_in_the_table() -> None:
         for value in vars(outcomes).values()
         if isinstance(value, type) and issubclass(value, Outcome) and value is not Outcome
     }
-    assert defined == set(REACTIONS)
+    assert defined == {kind for kind, _ in REACTIONS}
+    assert {kind for kind, prefix in REACTIONS if prefix == ANY_EXCEPTION} == defined
 
 
-@pytest.mark.parametrize(
-    ("outcome", "reaction"),
-    [
-        (Posted("LeadSquared answered 200", status=200), Reaction.SETTLE),
-        (Found("LeadSquared answered 200", status=200), Reaction.SETTLE),
-        (OpportunityFound("found", opportunity_id="opp-1"), Reaction.SETTLE),
-        (LeadFound("found", lead_id="lead-1"), Reaction.SETTLE),
-        (NotFound("no lead with that EmailAddress", status=200), Reaction.NOT_FOUND),
-        (BadRequest("LeadSquared answered 400", status=400), Reaction.ISOLATE),
-        (Rejected("LeadSquared answered 403", status=403), Reaction.GIVE_UP),
-        (Unauthorized("LeadSquared answered 401", status=401), Reaction.PAUSE),
-        (RateLimited("LeadSquared answered 429", status=429), Reaction.HOLD_OFF),
-        (Retryable("LeadSquared answered 503", status=503), Reaction.RETRY),
-        (Unknown("LeadSquared did not answer within 30 s"), Reaction.RECONCILE),
-    ],
-)
+CASES = [
+    (Posted("LeadSquared answered 200", status=200), Reaction.SETTLE),
+    (Found("LeadSquared answered 200", status=200), Reaction.SETTLE),
+    (OpportunityFound("found", opportunity_id="opp-1"), Reaction.SETTLE),
+    (LeadFound("found", lead_id="lead-1"), Reaction.SETTLE),
+    (NotFound("no lead with that EmailAddress", status=200), Reaction.NOT_FOUND),
+    (BadRequest("LeadSquared answered 400", status=400), Reaction.ISOLATE),
+    (Rejected("LeadSquared answered 403", status=403), Reaction.GIVE_UP),
+    (Unauthorized("LeadSquared answered 401", status=401), Reaction.PAUSE),
+    (RateLimited("LeadSquared answered 429", status=429), Reaction.HOLD_OFF),
+    (Retryable("could not connect to LeadSquared", status=None), Reaction.RETRY),
+    (Unknown("LeadSquared did not answer within 30 s"), Reaction.RECONCILE),
+    (server_error("MXInvalidDataTypeException"), Reaction.ISOLATE),
+    (server_error("MXInvalidActivityFieldsException"), Reaction.ISOLATE),
+    (server_error("MXMandatoryAttributeMissingException"), Reaction.ISOLATE),
+    (server_error("MXUnknownAttributeException"), Reaction.ISOLATE),
+    (server_error("MXDuplicateEntryException"), Reaction.ISOLATE),
+    (server_error("MXUnknownException"), Reaction.RETRY),
+    (server_error("MXSomethingNewException"), Reaction.RETRY),
+    (server_error(None), Reaction.RETRY),
+    (ServerError("LeadSquared answered 502: <html>Bad Gateway</html>", status=502), Reaction.RETRY),
+]
+
+
+@pytest.mark.parametrize(("outcome", "reaction"), CASES)
 def test_each_outcome_gets_its_reaction(outcome: Outcome, reaction: Reaction) -> None:
     """The table gives every kind of answer the reaction the design names for it."""
     assert reaction_to(outcome) is reaction
+
+
+def test_every_row_of_the_table_is_exercised_above() -> None:
+    """Each (type, prefix) row decides at least one outcome of the parametrized cases."""
+    used = {(type(outcome), row_prefix(outcome)) for outcome, _ in CASES}
+    assert used == set(REACTIONS)
+
+
+def test_an_internal_error_is_not_taken_for_an_unknown_attribute() -> None:
+    """MXUnknownException shares the MXUnknown start with MXUnknownAttribute...; only the latter isolates."""
+    assert reaction_to(server_error("MXUnknownException")) is Reaction.RETRY
+    assert reaction_to(server_error("MXUnknownAttributeException")) is Reaction.ISOLATE
 
 
 def test_a_401_pauses_the_account_and_probes_after_the_interval() -> None:
@@ -73,7 +110,7 @@ def test_a_401_pauses_the_account_and_probes_after_the_interval() -> None:
     verdict = gate.judge(Unauthorized("LeadSquared answered 401: bad keys", status=401), {})
     assert verdict.reaction is Reaction.PAUSE
     assert verdict.due_at == clock.now
-    assert controls.pauses == [("main", "LeadSquared answered 401: bad keys", clock.now + 30.0)]
+    assert controls.pauses == [("main", "LeadSquared answered 401: bad keys", 30.0)]
     assert controls.blocks == []
 
 
@@ -83,25 +120,25 @@ def test_a_429_holds_the_account_off_for_a_full_window_and_margin() -> None:
     verdict = gate.judge(RateLimited("LeadSquared answered 429", status=429), {})
     assert verdict.reaction is Reaction.HOLD_OFF
     assert verdict.due_at == pytest.approx(clock.now + 5.2)
-    [(account, until, lowered)] = controls.blocks
+    [(account, hold_seconds, lowered)] = controls.blocks
     assert (account, lowered) == ("main", None)
-    assert until == pytest.approx(clock.now + 5.2)
+    assert hold_seconds == pytest.approx(5.2)
     assert controls.pauses == []
 
 
 def test_a_rate_limit_naming_a_lower_limit_lowers_it() -> None:
     """A 403 that names 'limit of 10 in 5 seconds' holds off for that window and lowers the limit to 10."""
     answer = RateLimited("limit of 10 in 5 second(s)", status=403, limit=10, window_seconds=5.0)
-    until, lowered = hold_off(answer, ACCOUNT, 100.0)
-    assert until == pytest.approx(105.2)
+    hold_seconds, lowered = hold_off(answer, ACCOUNT)
+    assert hold_seconds == pytest.approx(5.2)
     assert lowered == 10
 
 
 def test_a_rate_limit_naming_a_higher_limit_keeps_the_configured_one() -> None:
     """A named limit above the configured one is not taken: the bridge never speeds up on a 429."""
     answer = RateLimited("limit of 50 in 10 second(s)", status=403, limit=50, window_seconds=10.0)
-    until, lowered = hold_off(answer, ACCOUNT, 100.0)
-    assert until == pytest.approx(110.2)
+    hold_seconds, lowered = hold_off(answer, ACCOUNT)
+    assert hold_seconds == pytest.approx(10.2)
     assert lowered is None
 
 
@@ -132,6 +169,19 @@ def test_a_call_waits_for_its_slot_then_goes() -> None:
     assert gate.take_slot(before_send=recorder(sent, clock)) is True
     assert sent == [pytest.approx(1_002.0)]
     assert controls.reserved == [1_000.0, 1_002.0]
+
+
+@pytest.mark.parametrize("server_offset", [-3.0, 4.0, 3600.0])
+def test_a_clock_offset_from_the_store_changes_no_wait(server_offset: float) -> None:
+    """The store's clock seconds or an hour off this worker's: the call still waits 2 s and is not late."""
+    gate, clock, controls, _ = make_gate()
+    controls.server_offset = server_offset
+    controls.reserved.append(controls.server_now())
+    controls.spacing = 2.0
+    sent: list[float] = []
+    assert gate.take_slot(before_send=recorder(sent, clock)) is True
+    assert sent == [pytest.approx(1_002.0)]
+    assert len(controls.reserved) == 2
 
 
 def test_a_late_wake_gives_the_slot_up_and_takes_a_fresh_one() -> None:
@@ -170,10 +220,19 @@ def test_a_probe_that_passes_resumes_the_account() -> None:
     assert controls.resumed == ["main"] and controls.probes == []
 
 
+def test_a_probe_meeting_an_internal_error_keeps_the_account_paused_and_probes_again() -> None:
+    """A transient 500 on the probe is no verdict on the keys: no resume, next probe one interval on."""
+    client = FakeClient(probe_answer=server_error("MXUnknownException"))
+    gate, _, controls, _ = make_gate(client)
+    gate.probe()
+    assert controls.resumed == []
+    assert controls.probes == [("main", 30.0)]
+
+
 def test_a_probe_that_fails_tries_again_after_the_interval() -> None:
     """Keys still refused keep the account paused and set the next probe one interval on."""
     client = FakeClient(probe_answer=Unauthorized("LeadSquared answered 401", status=401))
-    gate, clock, controls, _ = make_gate(client)
+    gate, _, controls, _ = make_gate(client)
     gate.probe()
     assert controls.resumed == []
-    assert controls.probes == [("main", clock.now + 30.0)]
+    assert controls.probes == [("main", 30.0)]

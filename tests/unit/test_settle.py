@@ -11,6 +11,7 @@ from bridge.leadsquared.outcomes import (
     Rejected,
     Retryable,
     RowResult,
+    ServerError,
     Unauthorized,
     Unknown,
 )
@@ -119,6 +120,59 @@ def test_a_5xx_past_the_maximum_age_is_dead() -> None:
     result = settled(Retryable("LeadSquared answered 503", status=503), items)
     reason = "LeadSquared answered 503; gave up after 1 attempts: older than 3600 s"
     assert result.dead == [(items[0], reason)]
+
+
+def test_an_internal_error_on_a_batch_retries_every_row_and_never_splits() -> None:
+    """A 500 MXUnknownException says nothing against the rows: all five come back later, counted."""
+    items = rows(5)
+    answer = ServerError(
+        "LeadSquared answered 500: An internal error occurred (MXUnknownException)",
+        status=500,
+        exception_type="MXUnknownException",
+    )
+    result = settled(answer, items)
+    assert [item for item, *_ in result.due_again] == items
+    assert all(counted for *_, counted in result.due_again)
+    assert result.halves == [] and result.dead == []
+
+
+def test_a_retried_batch_comes_back_as_one_batch() -> None:
+    """Every row of a retried batch is due at the same moment, so one claim and one call take them again."""
+    result = settled(ServerError("LeadSquared answered 500", status=500), rows(5))
+    assert len({at for _, at, *_ in result.due_again}) == 1
+
+
+def test_an_internal_error_on_one_row_is_retried_not_dead() -> None:
+    """A row alone that meets a transient 500 with attempts to spare goes again: it is not proven bad."""
+    items = rows(1)
+    result = settled(ServerError("LeadSquared answered 500", status=500), items)
+    assert [item for item, *_ in result.due_again] == items
+    assert result.dead == []
+
+
+def test_an_internal_error_on_the_last_attempt_is_dead_saying_why() -> None:
+    """A transient 500 that outlasts max_attempts kills the row through the retry rule, with the message."""
+    items = rows(1, attempts=2)
+    result = settled(ServerError("LeadSquared answered 500", status=500), items)
+    assert result.dead == [(items[0], "LeadSquared answered 500; gave up after 3 attempts")]
+
+
+def test_a_validation_500_on_several_rows_splits_the_batch() -> None:
+    """A 500 naming invalid data is about a row: the batch is bisected, nothing counted yet."""
+    items = rows(4)
+    answer = ServerError("bad type", status=500, exception_type="MXInvalidDataTypeException")
+    result = settled(answer, items)
+    assert result.halves == [items[:2], items[2:]]
+    assert result.dead == [] and result.due_again == []
+
+
+def test_a_validation_500_on_one_row_is_dead_with_leadsquareds_message() -> None:
+    """The row a validation 500 still refuses alone is dead at once with what LeadSquared said."""
+    items = rows(1)
+    message = "LeadSquared answered 500: 'mx_Custom_19' is mandatory (MXInvalidActivityFieldsException)"
+    answer = ServerError(message, status=500, exception_type="MXInvalidActivityFieldsException")
+    result = settled(answer, items)
+    assert result.dead == [(items[0], message)]
 
 
 def test_a_timeout_makes_every_row_unknown_to_read_back_after_the_call_could_finish() -> None:
