@@ -23,6 +23,7 @@ class FieldSource:
     format: str | None = None  # a name from bridge.sources.formats.FORMATS
 
 
+WakeMode = Literal["notify", "poll"]
 LookupMethod = Literal["unique_field", "lead_then_opportunities"]
 # The lead fields the two-step method can search: LeadSquared has a lead look-up
 # by email (Leads.GetByEmailaddress) and one by phone (RetrieveLeadByPhoneNumber,
@@ -127,6 +128,10 @@ class DeliverySettings:
     claim_lease_seconds: float = 120.0
     poll_interval_seconds: float = 0.25
     probe_interval_seconds: float = 30.0
+    # How an idle worker hears of a new webhook: "notify" (LISTEN/NOTIFY on PostgreSQL,
+    # PRAGMA data_version on SQLite, polling as the fallback) or "poll" (polling alone,
+    # for PostgreSQL behind a transaction-mode pooler such as PgBouncer).
+    wake: WakeMode = "notify"
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,11 @@ from bridge.store import lookups, outbox
 from bridge.store.accounts import AccountStore, accounts_due_for_probe
 from bridge.store.claims import Batch, LookupClaim, release_expired
 from bridge.store.tables import ActivityStatus
+from bridge.store.wake import Doorbell, watcher_for
 
 log = logging.getLogger(__name__)
 SWEEP_INTERVAL_SECONDS = 1.0
+TRANSFORM_BATCH = 200  # received events transformed in one transaction
 
 
 def delivery_clients(services: Services) -> dict[str, LeadSquaredClient]:
@@ -61,18 +63,22 @@ class Worker:
         }
         self.in_flight: Counter[str] = Counter()
         self.changed = threading.Condition()
+        # Rung when the store says a webhook was stored; see bridge/store/wake.py.
+        self.doorbell = Doorbell(self.changed)
+        self.watcher = watcher_for(services.engine, policy.wake, self.doorbell)
         self.next_sweep = 0.0
 
     def stop(self) -> None:
         """Stop claiming; in-flight calls finish, waiting ones are handed back."""
         self.stopping.set()
-        with self.changed:
-            self.changed.notify_all()
+        # A ring, not a bare notify: one that lands just before the loop starts waiting is kept.
+        self.doorbell.ring()
 
     def run(self) -> None:
         """Work until stop() is called, then wait for in-flight batches."""
         workers = max(1, sum(self.capacity.values()))
         log.info("worker started", extra={"action": "start", "worker": self.worker_id})
+        self.watcher.start()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
             while not self.stopping.is_set():
                 try:
@@ -84,8 +90,9 @@ class Worker:
                     busy = False
                     self.stopping.wait(1.0)
                 if not busy:
-                    with self.changed:
-                        self.changed.wait(self.services.settings.delivery.poll_interval_seconds)
+                    # Until the store's watcher rings, a batch finishes, or the poll (the fallback) is due.
+                    self.doorbell.wait(self.services.settings.delivery.poll_interval_seconds)
+        self.watcher.stop()
         log.info("worker stopped", extra={"action": "stop", "worker": self.worker_id})
 
     def step(self, pool: ThreadPoolExecutor) -> bool:
@@ -101,15 +108,18 @@ class Worker:
                 )
             self.probe_paused_accounts(now)
         transformed = self.transform_all(now)
-        return bool(transformed or self.dispatch(pool))
+        # Dispatch in the same round: what was just transformed is due now.
+        dispatched = self.dispatch(pool)
+        return bool(transformed or dispatched)
 
     def transform_all(self, now: float, budget_seconds: float = 2.0) -> int:
         """Transform received events until none are left or the budget is spent."""
         total = 0
         while not self.stopping.is_set():
-            handled = transform_received(self.services, now)
+            handled = transform_received(self.services, now, TRANSFORM_BATCH)
             total += handled
-            if handled == 0 or self.clock() - now > budget_seconds:
+            # Fewer than a full batch: none were left a moment ago, so skip the empty round.
+            if handled < TRANSFORM_BATCH or self.clock() - now > budget_seconds:
                 break
         return total
 
