@@ -70,7 +70,9 @@ def web_client(tmp_path: Path, database_url: str, sandbox: SandboxServer) -> Fla
 def post_payment(client: FlaskClient, number: int) -> None:
     """Post one signed payment.captured delivery; it must be accepted."""
     body = body_of(payment_event(f"pay_wake_{number}", f"opp-{number}"))
-    answer = client.post("/webhooks/razorpay", data=body, headers=razorpay_headers(body, f"evt_wake_{number}"))
+    answer = client.post(
+        "/webhooks/razorpay", data=body, headers=razorpay_headers(body, f"evt_wake_{number}")
+    )
     assert answer.status_code == 202, answer.json
 
 

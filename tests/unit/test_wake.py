@@ -14,8 +14,8 @@ from bridge.store.wake import (
     RECONNECT_BASE_SECONDS,
     RECONNECT_MAX_SECONDS,
     Doorbell,
-    Watcher,
     WakeMethod,
+    Watcher,
     reconnect_delay,
     wake_method,
 )
@@ -108,7 +108,9 @@ def test_wake_defaults_to_notify_and_accepts_poll(tmp_path: Path) -> None:
 
 def test_an_unknown_wake_mode_says_which_to_give(tmp_path: Path) -> None:
     """A wrong wake value names the key and both choices, with when to pick each."""
-    text = TEST_CONFIG.replace("poll_interval_seconds = 0.05", 'poll_interval_seconds = 0.05\nwake = "listen"')
+    text = TEST_CONFIG.replace(
+        "poll_interval_seconds = 0.05", 'poll_interval_seconds = 0.05\nwake = "listen"'
+    )
     [problem] = problems_of(tmp_path, text)
     assert "delivery.wake: 'listen' is not a wake mode" in problem
     assert '"notify"' in problem and '"poll"' in problem and "PgBouncer" in problem
