@@ -132,6 +132,8 @@ class DeliverySettings:
     # PRAGMA data_version on SQLite, polling as the fallback) or "poll" (polling alone,
     # for PostgreSQL behind a transaction-mode pooler such as PgBouncer).
     wake: WakeMode = "notify"
+    # While wake-ups work, polling only finds retries that came due: it can be slower.
+    notified_poll_interval_seconds: float = 1.0
 
 
 @dataclass(frozen=True)

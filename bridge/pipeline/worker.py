@@ -26,7 +26,7 @@ from bridge.store import lookups, outbox
 from bridge.store.accounts import AccountStore, accounts_due_for_probe
 from bridge.store.claims import Batch, LookupClaim, release_expired
 from bridge.store.tables import ActivityStatus
-from bridge.store.wake import Doorbell, watcher_for
+from bridge.store.wake import Doorbell, poll_timeout, watcher_for
 
 log = logging.getLogger(__name__)
 SWEEP_INTERVAL_SECONDS = 1.0
@@ -91,13 +91,25 @@ class Worker:
                     self.stopping.wait(1.0)
                 if not busy:
                     # Until the store's watcher rings, a batch finishes, or the poll (the fallback) is due.
-                    self.doorbell.wait(self.services.settings.delivery.poll_interval_seconds)
+                    self.doorbell.wait(self.poll_timeout())
         self.watcher.stop()
         log.info("worker stopped", extra={"action": "stop", "worker": self.worker_id})
+
+    def poll_timeout(self) -> float:
+        """Return how long to wait for a ring: longer while the store's watcher listens."""
+        policy = self.services.settings.delivery
+        listening = self.watcher.listening.is_set()
+        return poll_timeout(policy.poll_interval_seconds, policy.notified_poll_interval_seconds, listening)
 
     def step(self, pool: ThreadPoolExecutor) -> bool:
         """Do one round of every stage; return whether anything moved."""
         now = self.clock()
+        transformed = self.transform_all(now)
+        # Dispatch in the same round: what was just transformed is due now.
+        dispatched = self.dispatch(pool)
+        # The sweep comes last, so that the webhook which woke the worker is not kept waiting by it;
+        # what it takes back is claimed in the next round, at once.
+        released = unknown = 0
         if now >= self.next_sweep:
             self.next_sweep = now + SWEEP_INTERVAL_SECONDS
             released, unknown = release_expired(self.services.engine, now)
@@ -107,10 +119,7 @@ class Worker:
                     extra={"action": "release", "released": released, "unknown": unknown},
                 )
             self.probe_paused_accounts(now)
-        transformed = self.transform_all(now)
-        # Dispatch in the same round: what was just transformed is due now.
-        dispatched = self.dispatch(pool)
-        return bool(transformed or dispatched)
+        return bool(transformed or dispatched or released or unknown)
 
     def transform_all(self, now: float, budget_seconds: float = 2.0) -> int:
         """Transform received events until none are left or the budget is spent."""

@@ -23,6 +23,8 @@ import psycopg
 import sqlalchemy as sa
 from psycopg.conninfo import make_conninfo
 
+from bridge.store.tables import events
+
 log = logging.getLogger(__name__)
 
 # The channel migration 0005's trigger notifies on.
@@ -61,6 +63,16 @@ def wake_method(mode: str, url: sa.URL) -> WakeMethod:
     if not url.database or url.database == ":memory:":
         return WakeMethod.POLL  # no other connection can commit to a private in-memory database
     return WakeMethod.DATA_VERSION
+
+
+def poll_timeout(poll_interval: float, notified_poll_interval: float, listening: bool) -> float:
+    """Return how long an idle worker waits for a ring before it polls.
+
+    While the watcher listens, a stored webhook rings at once and polling only
+    finds retries that came due: the longer of the two intervals will do. A
+    watcher that is down (or polling alone) leaves the poll interval as it is.
+    """
+    return max(poll_interval, notified_poll_interval) if listening else poll_interval
 
 
 def reconnect_delay(failures: int) -> float:
@@ -182,7 +194,14 @@ class PostgresListener(Watcher):
 
 
 class SqliteWatcher(Watcher):
-    """Read PRAGMA data_version on a dedicated connection; ring when another connection committed."""
+    """Read PRAGMA data_version on a dedicated connection; ring when another connection stored an event.
+
+    data_version changes on every commit of any other connection, the worker's
+    own included: ringing on each would send the worker round again after its
+    every claim, competing with the call it just dispatched for the database
+    lock. So a change is only a cue to read the newest event id, as the
+    PostgreSQL trigger only fires on an insert into events.
+    """
 
     method = WakeMethod.DATA_VERSION
 
@@ -194,12 +213,15 @@ class SqliteWatcher(Watcher):
         """Compare data_version every DATA_VERSION_INTERVAL_SECONDS until stopped."""
         connection = sqlite3.connect(self.database, timeout=30, isolation_level=None, check_same_thread=False)
         try:
-            seen = _data_version(connection)
+            seen_version, seen_event = _data_version(connection), _newest_event(connection)
             self.connected()
             while not self.stopping.wait(DATA_VERSION_INTERVAL_SECONDS):
-                current = _data_version(connection)
-                if current != seen:
-                    seen = current
+                version = _data_version(connection)
+                if version == seen_version:
+                    continue
+                seen_version, newest = version, _newest_event(connection)
+                if newest > seen_event:
+                    seen_event = newest
                     self.doorbell.ring()
         finally:
             connection.close()
@@ -218,6 +240,13 @@ def watcher_for(engine: sa.Engine, mode: str, doorbell: Doorbell) -> Watcher:
 
 def _data_version(connection: sqlite3.Connection) -> Any:
     return connection.execute("PRAGMA data_version").fetchone()[0]
+
+
+def _newest_event(connection: sqlite3.Connection) -> int:
+    return int(connection.execute(_NEWEST_EVENT).fetchone()[0] or 0)
+
+
+_NEWEST_EVENT = f"SELECT max(id) FROM {events.name}"
 
 
 def _first_line(error: BaseException) -> str:

@@ -16,6 +16,7 @@ from bridge.store.wake import (
     Doorbell,
     WakeMethod,
     Watcher,
+    poll_timeout,
     reconnect_delay,
     wake_method,
 )
@@ -40,6 +41,14 @@ POSTGRES = sa.make_url("postgresql+psycopg://bridge@db.internal:5432/bridge")
 def test_each_store_wakes_its_own_way(mode: str, url: sa.URL, expected: WakeMethod) -> None:
     """PostgreSQL listens, a SQLite file is watched, and wake = "poll" or a private database only polls."""
     assert wake_method(mode, url) is expected
+
+
+def test_polling_slows_down_only_while_wake_ups_work() -> None:
+    """A listening watcher lets the worker poll at the notified interval; a broken one brings the fast poll back."""
+    assert poll_timeout(0.25, 1.0, listening=True) == 1.0
+    assert poll_timeout(0.25, 1.0, listening=False) == 0.25
+    # An operator who polls slower than the notified interval keeps the slower poll.
+    assert poll_timeout(5.0, 1.0, listening=True) == 5.0
 
 
 def test_reconnecting_backs_off_exponentially_up_to_a_cap() -> None:
