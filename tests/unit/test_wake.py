@@ -44,7 +44,7 @@ def test_each_store_wakes_its_own_way(mode: str, url: sa.URL, expected: WakeMeth
 
 
 def test_polling_slows_down_only_while_wake_ups_work() -> None:
-    """A listening watcher lets the worker poll at the notified interval; a broken one brings the fast poll back."""
+    """While the watcher listens the worker polls at the notified interval; when it breaks, fast again."""
     assert poll_timeout(0.25, 1.0, listening=True) == 1.0
     assert poll_timeout(0.25, 1.0, listening=False) == 0.25
     # An operator who polls slower than the notified interval keeps the slower poll.
