@@ -11,6 +11,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from bridge.store.dialect import is_sqlite, upsert
 from bridge.store.tables import EventStatus, events
 
+# Idle workers LISTEN on this channel (bridge/store/wake.py) for new events.
+EVENTS_CHANNEL = "bridge_events"
+
 
 @dataclass(frozen=True)
 class Accepted:
@@ -37,9 +40,14 @@ class Inbox:
     The statements are SQLAlchemy Core, compiled once for the engine's dialect
     and run on a pooled driver connection: going through a Core Connection for
     every webhook cost more CPU than the rest of the receiver put together.
+
+    With notify (PostgreSQL, [delivery] wake = "notify"), the insert itself
+    calls pg_notify on EVENTS_CHANNEL for the row it stored: one statement, so
+    no round trip more, sent at the commit, and only for a new event, not for
+    a duplicate. wake = "poll" (a pooler that cannot LISTEN) sends nothing.
     """
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, notify: bool = False) -> None:
         self.engine = engine
         insert = (
             upsert(engine, events)
@@ -47,6 +55,10 @@ class Inbox:
             .on_conflict_do_nothing(index_elements=["source", "idempotency_key"])
             .returning(events.c.id)
         )
+        if notify and not is_sqlite(engine):
+            inserted = insert.cte("inserted")
+            notified: sa.ColumnElement[Any] = sa.literal_column(f"pg_notify('{EVENTS_CHANNEL}', '')")
+            insert = sa.select(inserted.c.id, notified).select_from(inserted)
         self._insert = _Compiled(insert, engine.dialect)
         self._find = _Compiled(_FIND_EVENT, engine.dialect)
         self._begin = "BEGIN IMMEDIATE" if is_sqlite(engine) else None

@@ -1,8 +1,8 @@
 """Wake an idle worker as soon as a webhook is stored, instead of at its next poll.
 
-PostgreSQL: migration 0005 makes every insert into events NOTIFY on
-EVENTS_CHANNEL at commit, and a listener on a dedicated connection rings the
-worker's doorbell. SQLite has no NOTIFY: a watcher reads PRAGMA data_version
+PostgreSQL: the web's insert of a new event calls pg_notify on EVENTS_CHANNEL
+(bridge/store/inbox.py), sent at its commit, and a listener on a dedicated
+connection rings the worker's doorbell. SQLite has no NOTIFY: a watcher reads PRAGMA data_version
 on its own connection every DATA_VERSION_INTERVAL_SECONDS; the number changes
 whenever another connection commits a change, and reading it takes no lock a
 writer waits for. Either way polling stays: it is how due retries are found,
@@ -23,12 +23,11 @@ import psycopg
 import sqlalchemy as sa
 from psycopg.conninfo import make_conninfo
 
+from bridge.store.inbox import EVENTS_CHANNEL
 from bridge.store.tables import events
 
 log = logging.getLogger(__name__)
 
-# The channel migration 0005's trigger notifies on.
-EVENTS_CHANNEL = "bridge_events"
 # A commit on SQLite is noticed within this long; 50 reads a second cost next to nothing.
 DATA_VERSION_INTERVAL_SECONDS = 0.02
 # How long the listener waits for a notification before it looks at its stop signal again.
@@ -200,7 +199,7 @@ class SqliteWatcher(Watcher):
     own included: ringing on each would send the worker round again after its
     every claim, competing with the call it just dispatched for the database
     lock. So a change is only a cue to read the newest event id, as the
-    PostgreSQL trigger only fires on an insert into events.
+    PostgreSQL notification only comes with a new event.
     """
 
     method = WakeMethod.DATA_VERSION

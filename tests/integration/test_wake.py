@@ -18,14 +18,16 @@ from bridge import create_app
 from bridge.pipeline.worker import Worker
 from bridge.sandbox import SandboxServer
 from bridge.services import Services
-from bridge.store.inbox import Inbox
-from bridge.store.wake import EVENTS_CHANNEL, LISTENER_OPTIONS, WakeMethod
+from bridge.store.inbox import EVENTS_CHANNEL, Inbox
+from bridge.store.wake import LISTENER_OPTIONS, WakeMethod
 from tests.conftest import TEST_CONFIG, make_services
 from tests.support import body_of, payment_event, razorpay_headers, sandbox_received
 
 # Far longer than any wait below: a delivery before it came from a wake-up, not from a poll.
-LONG_POLL = TEST_CONFIG.replace("poll_interval_seconds = 0.05", "poll_interval_seconds = 30")
-POLL_ONLY = TEST_CONFIG.replace("poll_interval_seconds = 0.05", 'poll_interval_seconds = 0.05\nwake = "poll"')
+LONG_POLL = TEST_CONFIG.replace("\npoll_interval_seconds = 0.05", "\npoll_interval_seconds = 30")
+POLL_ONLY = TEST_CONFIG.replace(
+    "\npoll_interval_seconds = 0.05", '\npoll_interval_seconds = 0.05\nwake = "poll"'
+)
 DEADLINE_SECONDS = 10.0
 POSTGRES_ONLY = pytest.mark.parametrize(
     "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
@@ -108,15 +110,41 @@ def test_wake_poll_still_delivers_without_a_listener(
         wait_for(delivered(sandbox, 1), "a delivery by polling")
 
 
-@POSTGRES_ONLY
-def test_each_insert_into_events_notifies_at_commit(database_url: str, services: Services) -> None:
-    """Migration 0005's trigger sends one notification on the events channel when the insert commits."""
+def notifications_after(services: Services, inserts: Callable[[], None]) -> list[str]:
+    """Run the inserts while listening on the events channel; return the channels notified."""
     conninfo = services.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as listener:
         listener.execute(f"LISTEN {EVENTS_CHANNEL}")
-        Inbox(services.engine).insert("razorpay", "evt_notify_1", "payment.captured", b"{}", time.time())
-        notifications = list(listener.notifies(timeout=DEADLINE_SECONDS, stop_after=1))
-    assert [n.channel for n in notifications] == [EVENTS_CHANNEL]
+        inserts()
+        # A marker NOTIFY after the inserts: once it arrives, every earlier one has too.
+        listener.execute(f"NOTIFY {EVENTS_CHANNEL}, 'end'")
+        notified = []
+        for notification in listener.notifies(timeout=DEADLINE_SECONDS):
+            if notification.payload == "end":
+                break
+            notified.append(notification.channel)
+    return notified
+
+
+@POSTGRES_ONLY
+def test_a_new_event_notifies_at_commit_and_a_duplicate_does_not(services: Services) -> None:
+    """The web's insert notifies the events channel once per new event, never for a repeat of a known key."""
+    inbox = Inbox(services.engine, notify=True)
+
+    def inserts() -> None:
+        first = inbox.insert("razorpay", "evt_notify_1", "payment.captured", b"{}", time.time())
+        again = inbox.insert("razorpay", "evt_notify_1", "payment.captured", b"{}", time.time())
+        assert first.is_new and not again.is_new and again.event_id == first.event_id
+
+    assert notifications_after(services, inserts) == [EVENTS_CHANNEL]
+
+
+@POSTGRES_ONLY
+def test_wake_poll_makes_the_web_send_no_notification(tmp_path: Path, database_url: str) -> None:
+    """Behind a pooler that cannot LISTEN (wake = "poll") the web does not pay for a NOTIFY."""
+    services = make_services(tmp_path, database_url, None, POLL_ONLY)
+    client = create_app(services).test_client()
+    assert notifications_after(services, lambda: post_payment(client, 1)) == []
 
 
 @POSTGRES_ONLY

@@ -111,14 +111,16 @@ def test_polling_alone_starts_no_thread() -> None:
 def test_wake_defaults_to_notify_and_accepts_poll(tmp_path: Path) -> None:
     """Without the key a worker is woken; wake = "poll" is taken as written."""
     assert load_settings(write_config(tmp_path), ENV, REGISTRY).delivery.wake == "notify"
-    text = TEST_CONFIG.replace("poll_interval_seconds = 0.05", 'poll_interval_seconds = 0.05\nwake = "poll"')
+    text = TEST_CONFIG.replace(
+        "\npoll_interval_seconds = 0.05", '\npoll_interval_seconds = 0.05\nwake = "poll"'
+    )
     assert load_settings(write_config(tmp_path, text), ENV, REGISTRY).delivery.wake == "poll"
 
 
 def test_an_unknown_wake_mode_says_which_to_give(tmp_path: Path) -> None:
     """A wrong wake value names the key and both choices, with when to pick each."""
     text = TEST_CONFIG.replace(
-        "poll_interval_seconds = 0.05", 'poll_interval_seconds = 0.05\nwake = "listen"'
+        "\npoll_interval_seconds = 0.05", '\npoll_interval_seconds = 0.05\nwake = "listen"'
     )
     [problem] = problems_of(tmp_path, text)
     assert "delivery.wake: 'listen' is not a wake mode" in problem
