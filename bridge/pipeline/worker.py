@@ -99,7 +99,12 @@ class Worker:
         """Return how long to wait for a ring: longer while the store's watcher listens."""
         policy = self.services.settings.delivery
         listening = self.watcher.listening.is_set()
-        return poll_timeout(policy.poll_interval_seconds, policy.notified_poll_interval_seconds, listening)
+        return poll_timeout(
+            policy.poll_interval_seconds,
+            policy.notified_poll_interval_seconds,
+            listening,
+            self.doorbell.since_ring(),
+        )
 
     def step(self, pool: ThreadPoolExecutor) -> bool:
         """Do one round of every stage; return whether anything moved."""

@@ -14,8 +14,11 @@ PgBouncer, set [delivery] wake = "poll").
 from __future__ import annotations
 
 import logging
+import math
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
@@ -23,7 +26,7 @@ import psycopg
 import sqlalchemy as sa
 from psycopg.conninfo import make_conninfo
 
-from bridge.store.inbox import EVENTS_CHANNEL
+from bridge.store.inbox import EVENTS_CHANNEL, NOTIFY_COALESCE_SECONDS
 from bridge.store.tables import events
 
 log = logging.getLogger(__name__)
@@ -64,14 +67,22 @@ def wake_method(mode: str, url: sa.URL) -> WakeMethod:
     return WakeMethod.DATA_VERSION
 
 
-def poll_timeout(poll_interval: float, notified_poll_interval: float, listening: bool) -> float:
+def poll_timeout(
+    poll_interval: float, notified_poll_interval: float, listening: bool, since_ring: float
+) -> float:
     """Return how long an idle worker waits for a ring before it polls.
 
     While the watcher listens, a stored webhook rings at once and polling only
     finds retries that came due: the longer of the two intervals will do. A
     watcher that is down (or polling alone) leaves the poll interval as it is.
+    A web process sends no notification for the events it stores within
+    NOTIFY_COALESCE_SECONDS of one it did notify: so the worker looks again
+    once that long has passed since the last ring.
     """
-    return max(poll_interval, notified_poll_interval) if listening else poll_interval
+    timeout = max(poll_interval, notified_poll_interval) if listening else poll_interval
+    if since_ring < NOTIFY_COALESCE_SECONDS:
+        timeout = min(timeout, NOTIFY_COALESCE_SECONDS - since_ring)
+    return timeout
 
 
 def reconnect_delay(failures: int) -> float:
@@ -82,16 +93,23 @@ def reconnect_delay(failures: int) -> float:
 class Doorbell:
     """A wake-up that is never lost: a ring while nobody waits makes the next wait return at once."""
 
-    def __init__(self, condition: threading.Condition) -> None:
+    def __init__(self, condition: threading.Condition, clock: Callable[[], float] = time.monotonic) -> None:
         self.condition = condition
+        self.clock = clock
         self.rung = False
+        self.rung_at = -math.inf  # on clock
         self.waiting = 0  # how many threads wait on it right now
 
     def ring(self) -> None:
         """Tell the waiting worker, or the next one to wait, that work was stored."""
         with self.condition:
             self.rung = True
+            self.rung_at = self.clock()
             self.condition.notify_all()
+
+    def since_ring(self) -> float:
+        """Return the seconds since the last ring (infinite before the first)."""
+        return self.clock() - self.rung_at
 
     def wait(self, timeout: float) -> bool:
         """Wait until rung, notified otherwise, or timeout; return whether it was rung."""

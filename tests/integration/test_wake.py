@@ -18,7 +18,7 @@ from bridge import create_app
 from bridge.pipeline.worker import Worker
 from bridge.sandbox import SandboxServer
 from bridge.services import Services
-from bridge.store.inbox import EVENTS_CHANNEL, Inbox
+from bridge.store.inbox import EVENTS_CHANNEL, NOTIFY_COALESCE_SECONDS, Inbox
 from bridge.store.wake import LISTENER_OPTIONS, WakeMethod
 from tests.conftest import TEST_CONFIG, make_services
 from tests.support import body_of, payment_event, razorpay_headers, sandbox_received
@@ -137,6 +137,20 @@ def test_a_new_event_notifies_at_commit_and_a_duplicate_does_not(services: Servi
         assert first.is_new and not again.is_new and again.event_id == first.event_id
 
     assert notifications_after(services, inserts) == [EVENTS_CHANNEL]
+
+
+@POSTGRES_ONLY
+def test_a_web_process_notifies_at_most_once_per_coalescing_window(services: Services) -> None:
+    """Inserts within NOTIFY_COALESCE_SECONDS of a notified one send nothing; the next one after it does."""
+    now = [1000.0]
+    inbox = Inbox(services.engine, notify=True, clock=lambda: now[0])
+
+    def inserts() -> None:
+        for number, at in enumerate([0.0, NOTIFY_COALESCE_SECONDS / 2, NOTIFY_COALESCE_SECONDS * 1.5]):
+            now[0] = 1000.0 + at
+            inbox.insert("razorpay", f"evt_coalesce_{number}", "payment.captured", b"{}", time.time())
+
+    assert notifications_after(services, inserts) == [EVENTS_CHANNEL, EVENTS_CHANNEL]
 
 
 @POSTGRES_ONLY

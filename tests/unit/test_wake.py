@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from bridge.config.load import load_settings
+from bridge.store.inbox import NOTIFY_COALESCE_SECONDS
 from bridge.store.wake import (
     RECONNECT_BASE_SECONDS,
     RECONNECT_MAX_SECONDS,
@@ -45,10 +47,30 @@ def test_each_store_wakes_its_own_way(mode: str, url: sa.URL, expected: WakeMeth
 
 def test_polling_slows_down_only_while_wake_ups_work() -> None:
     """While the watcher listens the worker polls at the notified interval; when it breaks, fast again."""
-    assert poll_timeout(0.25, 1.0, listening=True) == 1.0
-    assert poll_timeout(0.25, 1.0, listening=False) == 0.25
+    long_ago = math.inf
+    assert poll_timeout(0.25, 1.0, listening=True, since_ring=long_ago) == 1.0
+    assert poll_timeout(0.25, 1.0, listening=False, since_ring=long_ago) == 0.25
     # An operator who polls slower than the notified interval keeps the slower poll.
-    assert poll_timeout(5.0, 1.0, listening=True) == 5.0
+    assert poll_timeout(5.0, 1.0, listening=True, since_ring=long_ago) == 5.0
+
+
+def test_a_worker_looks_again_once_the_web_would_notify_again() -> None:
+    """Events stored just after a notified one carry no notification: the worker looks when it ends."""
+    assert poll_timeout(0.25, 1.0, True, since_ring=0.0) == NOTIFY_COALESCE_SECONDS
+    assert poll_timeout(0.25, 1.0, True, since_ring=NOTIFY_COALESCE_SECONDS / 4) == pytest.approx(
+        NOTIFY_COALESCE_SECONDS * 3 / 4
+    )
+    assert poll_timeout(0.25, 1.0, True, since_ring=NOTIFY_COALESCE_SECONDS) == 1.0
+
+
+def test_the_doorbell_tells_how_long_ago_it_rang() -> None:
+    """since_ring counts from the last ring on the doorbell's clock, and is infinite before the first."""
+    now = [100.0]
+    doorbell = Doorbell(threading.Condition(), clock=lambda: now[0])
+    assert doorbell.since_ring() == math.inf
+    doorbell.ring()
+    now[0] = 100.004
+    assert doorbell.since_ring() == pytest.approx(0.004)
 
 
 def test_reconnecting_backs_off_exponentially_up_to_a_cap() -> None:
