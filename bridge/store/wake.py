@@ -37,10 +37,12 @@ DATA_VERSION_INTERVAL_SECONDS = 0.02
 LISTEN_TIMEOUT_SECONDS = 0.2
 RECONNECT_BASE_SECONDS = 0.5
 RECONNECT_MAX_SECONDS = 30.0
-# The listener's name in pg_stat_activity; a listener whose network silently
-# died is noticed by TCP keepalives within about 25 s.
+# The listener's name in pg_stat_activity; a server that does not answer is
+# given up on after 10 s, and a listener whose network silently died is noticed
+# by TCP keepalives within about 25 s.
 LISTENER_OPTIONS: dict[str, Any] = {
     "application_name": "lsq-bridge-wake",
+    "connect_timeout": 10,
     "keepalives": 1,
     "keepalives_idle": 10,
     "keepalives_interval": 5,
@@ -135,6 +137,7 @@ class Watcher:
         self.thread: threading.Thread | None = None
         self.listening = threading.Event()  # set while the dedicated connection is up
         self.connections = 0  # how many times the dedicated connection came up
+        self.failures = 0  # connection failures since it was last up
 
     def start(self) -> None:
         """Start watching in a background thread (nothing to start for polling)."""
@@ -151,14 +154,13 @@ class Watcher:
 
     def run(self) -> None:
         """Watch until stopped; on a broken connection fall back to polling and reconnect with backoff."""
-        failures = 0
         while not self.stopping.is_set():
             try:
                 self.watch()
             except Exception as error:  # whatever broke the connection, polling carries on meanwhile
                 self.listening.clear()
-                failures += 1
-                delay = reconnect_delay(failures)
+                self.failures += 1
+                delay = reconnect_delay(self.failures)
                 log.warning(
                     "wake-ups lost: polling until the store's listener reconnects",
                     extra={
@@ -169,8 +171,6 @@ class Watcher:
                     },
                 )
                 self.stopping.wait(delay)
-                continue
-            failures = 0
 
     def watch(self) -> None:
         """Hold the dedicated connection and ring on each change until stopped; raise when it breaks."""
@@ -179,6 +179,7 @@ class Watcher:
     def connected(self) -> None:
         """Note the connection is up; ring once, for what was stored while nobody listened."""
         self.connections += 1
+        self.failures = 0
         self.listening.set()
         if self.connections > 1:
             log.warning("wake-ups restored", extra={"action": "wake", "method": self.method.value})

@@ -122,6 +122,52 @@ def test_a_broken_listener_is_logged_and_polling_carries_on(caplog: pytest.LogCa
     assert not watcher.doorbell.rung
 
 
+class _Instant:
+    """A stop signal whose waits return at once: the backoff's delays are logged, not slept."""
+
+    def __init__(self) -> None:
+        self.stopped = False
+
+    def is_set(self) -> bool:
+        return self.stopped
+
+    def set(self) -> None:
+        self.stopped = True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.stopped
+
+
+class _Scripted(Watcher):
+    """A watcher whose connection fails twice, comes up and breaks, then is stopped."""
+
+    method = WakeMethod.LISTEN
+
+    def __init__(self, doorbell: Doorbell) -> None:
+        super().__init__(doorbell)
+        self.script = ["fail", "fail", "up then fail", "stop"]
+
+    def watch(self) -> None:
+        step = self.script.pop(0)
+        if step == "stop":
+            self.stopping.set()
+            return
+        if step == "up then fail":
+            self.connected()
+        raise OSError("connection refused")
+
+
+def test_the_backoff_starts_over_once_the_listener_was_up(caplog: pytest.LogCaptureFixture) -> None:
+    """Each failure in a row waits longer; a connection that came up resets the delay to the first one."""
+    watcher = _Scripted(Doorbell(threading.Condition()))
+    watcher.stopping = _Instant()  # type: ignore[assignment]
+    with caplog.at_level(logging.INFO, logger="bridge.store.wake"):
+        watcher.run()
+    delays = [r.__dict__["retry_in_seconds"] for r in caplog.records if "retry_in_seconds" in r.__dict__]
+    assert delays == [RECONNECT_BASE_SECONDS, 2 * RECONNECT_BASE_SECONDS, RECONNECT_BASE_SECONDS]
+    assert watcher.connections == 1 and watcher.doorbell.rung
+
+
 def test_polling_alone_starts_no_thread() -> None:
     """With wake = "poll" nothing is started: the worker's poll interval is all there is."""
     watcher = Watcher(Doorbell(threading.Condition()))
