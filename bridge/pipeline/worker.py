@@ -26,7 +26,7 @@ from bridge.store import lookups, outbox
 from bridge.store.accounts import AccountStore, accounts_due_for_probe
 from bridge.store.claims import Batch, LookupClaim, release_expired
 from bridge.store.tables import ActivityStatus
-from bridge.store.wake import Doorbell, poll_timeout, watcher_for
+from bridge.store.wake import Doorbell, watcher_for
 
 log = logging.getLogger(__name__)
 SWEEP_INTERVAL_SECONDS = 1.0
@@ -98,13 +98,7 @@ class Worker:
     def poll_timeout(self) -> float:
         """Return how long to wait for a ring: longer while the store's watcher listens."""
         policy = self.services.settings.delivery
-        listening = self.watcher.listening.is_set()
-        return poll_timeout(
-            policy.poll_interval_seconds,
-            policy.notified_poll_interval_seconds,
-            listening,
-            self.doorbell.since_ring(),
-        )
+        return self.watcher.poll_timeout(policy.poll_interval_seconds, policy.notified_poll_interval_seconds)
 
     def step(self, pool: ThreadPoolExecutor) -> bool:
         """Do one round of every stage; return whether anything moved."""

@@ -70,7 +70,7 @@ def wake_method(mode: str, url: sa.URL) -> WakeMethod:
 
 
 def poll_timeout(
-    poll_interval: float, notified_poll_interval: float, listening: bool, since_ring: float
+    poll_interval: float, notified_poll_interval: float, listening: bool, since_coalesced_ring: float
 ) -> float:
     """Return how long an idle worker waits for a ring before it polls.
 
@@ -78,12 +78,12 @@ def poll_timeout(
     finds retries that came due: the longer of the two intervals will do. A
     watcher that is down (or polling alone) leaves the poll interval as it is.
     A web process sends no notification for the events it stores within
-    NOTIFY_COALESCE_SECONDS of one it did notify: so the worker looks again
-    once that long has passed since the last ring.
+    NOTIFY_COALESCE_SECONDS of one it did notify: so after a notification the
+    worker looks again once that long has passed since it rang.
     """
     timeout = max(poll_interval, notified_poll_interval) if listening else poll_interval
-    if since_ring < NOTIFY_COALESCE_SECONDS:
-        timeout = min(timeout, NOTIFY_COALESCE_SECONDS - since_ring)
+    if since_coalesced_ring < NOTIFY_COALESCE_SECONDS:
+        timeout = min(timeout, NOTIFY_COALESCE_SECONDS - since_coalesced_ring)
     return timeout
 
 
@@ -130,6 +130,8 @@ class Watcher:
     """Rings a doorbell whenever the store says something was committed; polls alone do nothing."""
 
     method = WakeMethod.POLL
+    # Whether one signal may stand for several events (NOTIFY_COALESCE_SECONDS).
+    coalesced = False
 
     def __init__(self, doorbell: Doorbell) -> None:
         self.doorbell = doorbell
@@ -138,6 +140,11 @@ class Watcher:
         self.listening = threading.Event()  # set while the dedicated connection is up
         self.connections = 0  # how many times the dedicated connection came up
         self.failures = 0  # connection failures since it was last up
+
+    def poll_timeout(self, poll_interval: float, notified_poll_interval: float) -> float:
+        """Return how long the worker waits for a ring now (see poll_timeout)."""
+        since = self.doorbell.since_ring() if self.coalesced else math.inf
+        return poll_timeout(poll_interval, notified_poll_interval, self.listening.is_set(), since)
 
     def start(self) -> None:
         """Start watching in a background thread (nothing to start for polling)."""
@@ -192,6 +199,7 @@ class PostgresListener(Watcher):
     """LISTEN on a dedicated autocommit connection; ring on every notification."""
 
     method = WakeMethod.LISTEN
+    coalesced = True
 
     def __init__(self, doorbell: Doorbell, url: sa.URL) -> None:
         super().__init__(doorbell)

@@ -16,6 +16,8 @@ from bridge.store.wake import (
     RECONNECT_BASE_SECONDS,
     RECONNECT_MAX_SECONDS,
     Doorbell,
+    PostgresListener,
+    SqliteWatcher,
     WakeMethod,
     Watcher,
     poll_timeout,
@@ -48,19 +50,31 @@ def test_each_store_wakes_its_own_way(mode: str, url: sa.URL, expected: WakeMeth
 def test_polling_slows_down_only_while_wake_ups_work() -> None:
     """While the watcher listens the worker polls at the notified interval; when it breaks, fast again."""
     long_ago = math.inf
-    assert poll_timeout(0.25, 1.0, listening=True, since_ring=long_ago) == 1.0
-    assert poll_timeout(0.25, 1.0, listening=False, since_ring=long_ago) == 0.25
+    assert poll_timeout(0.25, 1.0, listening=True, since_coalesced_ring=long_ago) == 1.0
+    assert poll_timeout(0.25, 1.0, listening=False, since_coalesced_ring=long_ago) == 0.25
     # An operator who polls slower than the notified interval keeps the slower poll.
-    assert poll_timeout(5.0, 1.0, listening=True, since_ring=long_ago) == 5.0
+    assert poll_timeout(5.0, 1.0, listening=True, since_coalesced_ring=long_ago) == 5.0
 
 
 def test_a_worker_looks_again_once_the_web_would_notify_again() -> None:
     """Events stored just after a notified one carry no notification: the worker looks when it ends."""
-    assert poll_timeout(0.25, 1.0, True, since_ring=0.0) == NOTIFY_COALESCE_SECONDS
-    assert poll_timeout(0.25, 1.0, True, since_ring=NOTIFY_COALESCE_SECONDS / 4) == pytest.approx(
+    assert poll_timeout(0.25, 1.0, True, since_coalesced_ring=0.0) == NOTIFY_COALESCE_SECONDS
+    assert poll_timeout(0.25, 1.0, True, since_coalesced_ring=NOTIFY_COALESCE_SECONDS / 4) == pytest.approx(
         NOTIFY_COALESCE_SECONDS * 3 / 4
     )
-    assert poll_timeout(0.25, 1.0, True, since_ring=NOTIFY_COALESCE_SECONDS) == 1.0
+    assert poll_timeout(0.25, 1.0, True, since_coalesced_ring=NOTIFY_COALESCE_SECONDS) == 1.0
+
+
+def test_only_a_listener_looks_again_after_a_ring() -> None:
+    """PostgreSQL coalesces notifications, so its worker looks again soon; SQLite sees every commit."""
+    now = [50.0]
+    listener = PostgresListener(Doorbell(threading.Condition(), clock=lambda: now[0]), POSTGRES)
+    watcher = SqliteWatcher(Doorbell(threading.Condition(), clock=lambda: now[0]), "bridge.db")
+    for each in (listener, watcher):
+        each.listening.set()
+        each.doorbell.ring()
+    assert listener.poll_timeout(0.25, 1.0) == NOTIFY_COALESCE_SECONDS
+    assert watcher.poll_timeout(0.25, 1.0) == 1.0
 
 
 def test_the_doorbell_tells_how_long_ago_it_rang() -> None:
