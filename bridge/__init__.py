@@ -28,7 +28,9 @@ def create_app(services: Services | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_body_bytes
     app.extensions["bridge"] = services
-    app.extensions["bridge_inbox"] = Inbox(services.engine)
+    # Idle workers wake on the insert's NOTIFY where they LISTEN (bridge/store/wake.py).
+    notify = services.settings.delivery.wake == "notify"
+    app.extensions["bridge_inbox"] = Inbox(services.engine, notify=notify)
     app.register_blueprint(receiver.bp)
     app.register_blueprint(health.bp)
     errors.register(app)

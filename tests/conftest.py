@@ -38,6 +38,7 @@ backoff_base_seconds = 0.05
 backoff_max_seconds = 0.2
 claim_lease_seconds = 30
 poll_interval_seconds = 0.05
+notified_poll_interval_seconds = 0.05
 probe_interval_seconds = 0.2
 
 [accounts.main]

@@ -36,9 +36,16 @@ FIELD_HINT = (
 # worker_stale_seconds spans at least this many heartbeats: a late one never makes a live worker dead.
 HEARTBEATS_PER_STALE_LIMIT = 3
 
+WAKE_HINT = (
+    'give "notify" (a stored webhook wakes the worker at once; polling stays as the fallback) '
+    'or "poll" (polling alone, for PostgreSQL behind a transaction-mode pooler such as PgBouncer)'
+)
+
 
 def _message(error: jsonschema.ValidationError) -> str:
     """Say what is wrong; "not valid under any of the given schemas" would say nothing."""
+    if list(error.absolute_path) == ["delivery", "wake"]:
+        return f"{error.instance!r} is not a wake mode; {WAKE_HINT}"
     if not error.context:
         return str(error.message)
     if len(error.absolute_path) >= 2 and error.absolute_path[-2] == "fields":

@@ -25,6 +25,7 @@ class FieldSource:
     format: str | None = None  # a name from bridge.sources.formats.FORMATS
 
 
+WakeMode = Literal["notify", "poll"]
 LookupMethod = Literal["unique_field", "lead_then_opportunities"]
 # The lead fields the two-step method can search: LeadSquared has a lead look-up
 # by email (Leads.GetByEmailaddress) and one by phone (RetrieveLeadByPhoneNumber,
@@ -133,6 +134,13 @@ class DeliverySettings:
     # its worker dead: its claims are then taken back at once, not at lease end.
     heartbeat_seconds: float = 2.0
     worker_stale_seconds: float = 10.0
+
+    # How an idle worker hears of a new webhook: "notify" (LISTEN/NOTIFY on PostgreSQL,
+    # PRAGMA data_version on SQLite, polling as the fallback) or "poll" (polling alone,
+    # for PostgreSQL behind a transaction-mode pooler such as PgBouncer).
+    wake: WakeMode = "notify"
+    # While wake-ups work, polling only finds retries that came due: it can be slower.
+    notified_poll_interval_seconds: float = 1.0
 
 
 # Store connections a worker holds besides its delivery threads': the main loop's,

@@ -29,6 +29,7 @@ from bridge.store.claims import Batch, LookupClaim, release_expired
 from bridge.store.inbox import events_awaiting_transform
 from bridge.store.statistics import analyze_changed
 from bridge.store.tables import ActivityStatus
+from bridge.store.wake import Doorbell, watcher_for
 
 log = logging.getLogger(__name__)
 SWEEP_INTERVAL_SECONDS = 1.0
@@ -42,6 +43,7 @@ STATISTICS_INTERVAL_SECONDS = 60.0
 TRANSFORM_BUDGET_SECONDS = 5.0
 # How often a worker looks whether the events other workers are transforming are done.
 OTHERS_TRANSFORM_POLL_SECONDS = 0.02
+TRANSFORM_BATCH = 200  # received events transformed in one transaction
 
 
 def delivery_clients(services: Services) -> dict[str, LeadSquaredClient]:
@@ -81,14 +83,17 @@ class Worker:
         }
         self.in_flight: Counter[str] = Counter()
         self.changed = threading.Condition()
+        # Rung when the store says a webhook was stored; see bridge/store/wake.py.
+        self.doorbell = Doorbell(self.changed)
+        self.watcher = watcher_for(services.engine, policy.wake, self.doorbell)
         self.next_sweep = 0.0
         self.next_statistics = 0.0
 
     def stop(self) -> None:
         """Stop claiming; in-flight calls finish, waiting ones are handed back."""
         self.stopping.set()
-        with self.changed:
-            self.changed.notify_all()
+        # A ring, not a bare notify: one that lands just before the loop starts waiting is kept.
+        self.doorbell.ring()
 
     def run(self) -> None:
         """Work until stop() is called, then wait for in-flight batches."""
@@ -96,6 +101,7 @@ class Worker:
         workers = self.services.settings.delivery_threads()
         self.heartbeat.start()
         log.info("worker started", extra={"action": "start", "worker": self.worker_id})
+        self.watcher.start()
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="deliver") as pool:
             while not self.stopping.is_set():
                 try:
@@ -107,15 +113,27 @@ class Worker:
                     busy = False
                     self.stopping.wait(1.0)
                 if not busy:
-                    with self.changed:
-                        self.changed.wait(self.services.settings.delivery.poll_interval_seconds)
+                    # Until the store's watcher rings, a batch finishes, or the poll (the fallback) is due.
+                    self.doorbell.wait(self.poll_timeout())
+        self.watcher.stop()
         # Everything is handed back by now; a crash instead leaves the heartbeat to go stale.
         self.heartbeat.stop()
         log.info("worker stopped", extra={"action": "stop", "worker": self.worker_id})
 
+    def poll_timeout(self) -> float:
+        """Return how long to wait for a ring: longer while the store's watcher listens."""
+        policy = self.services.settings.delivery
+        return self.watcher.poll_timeout(policy.poll_interval_seconds, policy.notified_poll_interval_seconds)
+
     def step(self, pool: ThreadPoolExecutor) -> bool:
         """Do one round of every stage; return whether anything moved."""
         now = self.clock()
+        transformed = self.transform_all(now)
+        # Dispatch in the same round: what was just transformed is due now.
+        dispatched = self.dispatch(pool)
+        # The sweep comes last, so that the webhook which woke the worker is not kept waiting by it;
+        # what it takes back is claimed in the next round, at once.
+        released = unknown = 0
         if now >= self.next_sweep:
             self.next_sweep = now + SWEEP_INTERVAL_SECONDS
             stale = self.services.settings.delivery.worker_stale_seconds
@@ -129,8 +147,7 @@ class Worker:
         if now >= self.next_statistics:
             self.next_statistics = now + STATISTICS_INTERVAL_SECONDS
             self.refresh_statistics()
-        transformed = self.transform_all(now)
-        return bool(transformed or self.dispatch(pool))
+        return bool(transformed or dispatched or released or unknown)
 
     def transform_all(self, now: float, budget_seconds: float = TRANSFORM_BUDGET_SECONDS) -> int:
         """Transform received events until none are left or the budget is spent.
@@ -141,14 +158,17 @@ class Worker:
         """
         total = 0
         while not self.stopping.is_set():
-            handled = transform_received(self.services, now)
+            handled = transform_received(self.services, now, TRANSFORM_BATCH)
             total += handled
             if self.clock() - now > budget_seconds:
                 break
-            if handled == 0:
-                if not events_awaiting_transform(self.services.engine):
-                    break
-                self.stopping.wait(OTHERS_TRANSFORM_POLL_SECONDS)
+            if handled == TRANSFORM_BATCH:
+                continue
+            # Fewer than a full batch: none this worker could take were left a moment ago.
+            # Events other workers hold are waited for; with none, skip the empty round.
+            if not events_awaiting_transform(self.services.engine):
+                break
+            self.stopping.wait(OTHERS_TRANSFORM_POLL_SECONDS)
         return total
 
     def dispatch(self, pool: ThreadPoolExecutor) -> int:
