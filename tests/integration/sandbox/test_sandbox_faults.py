@@ -151,7 +151,8 @@ def test_the_bridge_settles_a_lost_answer_by_reading_back_and_posts_nothing_twic
     run_worker_until(services, settled(services))
     seen = received(sandbox)
     assert len(seen["activities"]) == 3
-    assert [(c["status"], c["fault"]) for c in seen["calls"]][0] == (200, "lost_answer")
+    first = seen["calls"][0]
+    assert (first["status"], first["fault"]) == (200, "lost_answer")
     assert "GetActivitiesOfOpportunity" in seen["calls"][1]["path"]
     rows = activity_rows(services)
     assert {r.status for r in rows} == {"delivered"}
