@@ -140,11 +140,11 @@ def verdict(ok: bool) -> str:
     return "ok" if ok else "**missed**"
 
 
-def render(scenario: Scenario, outcomes: Sequence[Outcome], command: str) -> str:
+def render(scenario: Scenario, outcomes: Sequence[Outcome], command: str, commit: str) -> str:
     """Render the runs as a Markdown section, one column per store."""
     head = "| | " + " | ".join(o.store for o in outcomes) + " | target |"
     lines = [
-        describe(scenario, command),
+        describe(scenario, command, commit),
         "",
         head,
         "|" + "---|" * (len(outcomes) + 2),
@@ -173,17 +173,17 @@ def render(scenario: Scenario, outcomes: Sequence[Outcome], command: str) -> str
     return "\n".join(lines) + "\n"
 
 
-def describe(scenario: Scenario, command: str) -> str:
+def describe(scenario: Scenario, command: str, commit: str) -> str:
     """Say what the run did, in one paragraph."""
-    s = scenario
     return (
-        f"`{command}`: {s.events:,} payment webhooks over {s.opportunities} opportunities, posted by"
-        f" {s.senders} senders retrying with backoff until a 2xx; {s.workers} workers; the sandbox"
-        f" answers after {s.latency:g} s, allows {s.calls_per_window} calls per {s.window_seconds:g} s,"
-        f" and fails bulk calls at random (seed {s.seed}): {s.error_rate:.0%} 500 MXUnknownException,"
-        f" {s.rate_limit_rate:.0%} extra 429, {s.lost_answer_rate:.0%} lost answers (rows stored,"
-        " connection closed). The whole gunicorn (master and workers) and one worker are SIGKILLed"
-        " mid-burst and restarted."
+        f"`{command}` at {commit}: {scenario.events:,} payment webhooks over {scenario.opportunities}"
+        f" opportunities, posted by {scenario.senders} senders retrying with backoff until a 2xx;"
+        f" {scenario.workers} workers; the sandbox answers after {scenario.latency:g} s, allows"
+        f" {scenario.calls_per_window} calls per {scenario.window_seconds:g} s, and fails bulk calls at"
+        f" random (seed {scenario.seed}): {scenario.error_rate:.0%} 500 MXUnknownException,"
+        f" {scenario.rate_limit_rate:.0%} extra 429, {scenario.lost_answer_rate:.0%} lost answers (rows"
+        " stored, connection closed). The whole gunicorn (master and workers) and one worker are"
+        " SIGKILLed mid-burst and restarted. The ideal drain is the minimum calls at the limit's rate."
     )
 
 

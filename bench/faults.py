@@ -20,6 +20,7 @@ import os
 import random
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -273,12 +274,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             pg_dir.mkdir()
             pg_url = url.replace("postgresql://", "postgresql+psycopg://")
             outcomes.append(run_store(scenario, "PostgreSQL", pg_url, pg_dir))
-    table = render(scenario, outcomes, " ".join([".venv/bin/python -m bench.faults", *args.flags]))
+    command = " ".join([".venv/bin/python -m bench.faults", *args.flags])
+    table = render(scenario, outcomes, command, commit_of(REPO))
     print(table)
     if not args.quick:
         write_into_readme(table)
         print(f"written into {README}, between {README_START} and {README_END}")
     return 0
+
+
+def commit_of(repo: Path) -> str:
+    """Name the commit measured, marked when the tree has changes on top of it."""
+    git = ["git", "-C", str(repo)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False)
+    dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "bridge"], check=False)
+    return head.stdout.strip() + (" (with changes)" if dirty.returncode else "")
 
 
 def write_into_readme(table: str) -> None:
