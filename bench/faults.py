@@ -185,8 +185,11 @@ def scenario_run(
         start_bridge_web(procs, f"{store}-web", env, web.port)
         list(posted)  # re-raises a sender's failure
     ingest_seconds = time.monotonic() - started
-    calls_seen = lambda: len(received(sandbox)["calls"]) >= KILL_WORKER_AT_CALLS  # noqa: E731
-    wait_for(calls_seen, deadline, f"{KILL_WORKER_AT_CALLS} calls")
+
+    def enough_calls() -> bool:
+        return len(received(sandbox)["calls"]) >= KILL_WORKER_AT_CALLS
+
+    wait_for(enough_calls, deadline, f"{KILL_WORKER_AT_CALLS} calls")
     kill_group(workers[0])
     kills.append(f"worker at call {len(received(sandbox)['calls'])}")
     start_worker(procs, env, f"{store}-worker-0")

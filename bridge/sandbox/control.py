@@ -25,6 +25,8 @@ bp = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
 FAULT_KEYS = frozenset(
     {"path", "opportunity_id", "times", "message", "body", *(kind.value for kind in FaultKind)}
 )
+# A body holding "rates" sets the random faults instead of queueing a rule.
+RATES_KEYS = frozenset({"rates", "seed"})
 
 
 class ControlInputError(ValueError):
@@ -184,9 +186,6 @@ def parse_fault_rates(body: dict[str, Any]) -> FaultRates:
         return FaultRates(**{name: float(share) for name, share in shares.items()})
     except ValueError as error:
         raise ControlInputError(str(error)) from error
-
-
-RATES_KEYS = frozenset({"rates", "seed"})
 
 
 def parse_fault_rule(body: object) -> FaultRule:
