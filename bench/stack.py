@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,11 +103,13 @@ def bridge_env(workdir: Path, database_url: str, sandbox_url: str) -> dict[str, 
     }
 
 
-def start_sandbox(procs: Processes, latency: float, calls_per_window: int, window: float) -> Sandbox:
-    """Start `python -m bridge sandbox` on a free port and wait for it."""
+def start_sandbox(
+    procs: Processes, latency: float, calls_per_window: int, window: float, extra: Sequence[str] = ()
+) -> Sandbox:
+    """Start `python -m bridge sandbox` on a free port, with extra flags (faults), and wait for it."""
     port = free_port()
     argv = [sys.executable, "-m", "bridge", "sandbox", "--port", str(port), "--latency", str(latency)]
-    argv += ["--calls-per-window", str(calls_per_window), "--window-seconds", str(window)]
+    argv += ["--calls-per-window", str(calls_per_window), "--window-seconds", str(window), *extra]
     process = procs.start("sandbox", argv, base_env(), port, cwd=REPO)
     wait_http(process, "/sandbox/health")
     return Sandbox(process)
@@ -121,9 +123,11 @@ def migrate(env: dict[str, str]) -> None:
         raise RuntimeError(f"migrate failed:\n{done.stdout}{done.stderr}")
 
 
-def start_gunicorn(procs: Processes, name: str, app: str, env: dict[str, str]) -> Process:
-    """Start gunicorn with gunicorn.conf.py as is; only the bind is moved to loopback."""
-    port = free_port()
+def start_gunicorn(
+    procs: Processes, name: str, app: str, env: dict[str, str], port: int | None = None
+) -> Process:
+    """Start gunicorn with gunicorn.conf.py as is; only the bind is moved to loopback (a free port)."""
+    port = port or free_port()
     # The config binds 0.0.0.0:$PORT; the command line wins over it, and nothing else is overridden.
     argv = [sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONF), "--bind", f"{LOOPBACK}:{port}", app]
     process = procs.start(name, argv, {**env, "PORT": str(port)}, port, cwd=REPO)
@@ -131,15 +135,15 @@ def start_gunicorn(procs: Processes, name: str, app: str, env: dict[str, str]) -
     return process
 
 
-def start_bridge_web(procs: Processes, name: str, env: dict[str, str]) -> Process:
-    """Migrate, then start the Procfile's web process."""
+def start_bridge_web(procs: Processes, name: str, env: dict[str, str], port: int | None = None) -> Process:
+    """Migrate, then start the Procfile's web process (on a given port, to restart one)."""
     migrate(env)
-    return start_gunicorn(procs, name, "bridge:create_app()", env)
+    return start_gunicorn(procs, name, "bridge:create_app()", env, port)
 
 
-def start_worker(procs: Processes, env: dict[str, str]) -> Process:
+def start_worker(procs: Processes, env: dict[str, str], name: str = "worker") -> Process:
     """Start the Procfile's worker process."""
-    return procs.start("worker", [sys.executable, "-m", "bridge", "worker"], env, cwd=REPO)
+    return procs.start(name, [sys.executable, "-m", "bridge", "worker"], env, cwd=REPO)
 
 
 def start_minimal(

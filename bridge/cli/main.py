@@ -109,6 +109,27 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     sandbox.add_argument("--window-seconds", type=float, default=5.0)
     sandbox.add_argument("--rate-limit-status", type=int, choices=(429, 403), default=429)
     sandbox.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        help="share of bulk calls answered 500 MXUnknownException, storing nothing (default 0)",
+    )
+    sandbox.add_argument(
+        "--rate-limit-rate",
+        type=float,
+        default=0.0,
+        help="share of bulk calls answered an extra 429 within the limit, storing nothing (default 0)",
+    )
+    sandbox.add_argument(
+        "--lost-answer-rate",
+        type=float,
+        default=0.0,
+        help="share of bulk calls whose rows are stored, then the connection closed unanswered (default 0)",
+    )
+    sandbox.add_argument(
+        "--fault-seed", type=int, help="seed of the random faults, to repeat a run (default: fresh)"
+    )
+    sandbox.add_argument(
         "--access-key",
         help="access key it accepts (default: $SANDBOX_ACCESS_KEY or u$rsandbox-access)",
     )
@@ -195,9 +216,15 @@ def run_sandbox(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Serve the LeadSquared sandbox until interrupted."""
     from bridge.sandbox import SandboxSettings
     from bridge.sandbox.server import serve_forever
+    from bridge.sandbox.settings import FaultRates
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     access_key, secret_key = services.sandbox_keys(environ)
+    try:
+        rates = FaultRates(args.error_rate, args.rate_limit_rate, args.lost_answer_rate)
+    except ValueError as error:
+        print(f"sandbox: {error} (--error-rate, --rate-limit-rate, --lost-answer-rate)", file=sys.stderr)
+        return 2
     settings = SandboxSettings(
         access_key=args.access_key or access_key,
         secret_key=secret_key,
@@ -205,6 +232,8 @@ def run_sandbox(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         window_seconds=args.window_seconds,
         latency_seconds=args.latency,
         rate_limit_status=args.rate_limit_status,
+        fault_rates=rates,
+        fault_seed=args.fault_seed,
     )
     serve_forever(settings, args.host, args.port)
     return 0

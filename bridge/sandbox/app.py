@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hmac
 import json
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -53,7 +54,8 @@ bp = Blueprint("leadsquared", __name__)
 def create_sandbox_app(settings: SandboxSettings) -> Flask:
     """Build a sandbox app with fresh, empty state."""
     app = Flask(__name__)
-    app.extensions[EXTENSION_KEY] = Sandbox(settings=settings, state=SandboxState())
+    state = SandboxState(fault_rates=settings.fault_rates, fault_seed=settings.fault_seed)
+    app.extensions[EXTENSION_KEY] = Sandbox(settings=settings, state=state)
     app.register_blueprint(bp)
     app.register_blueprint(control.bp)
     app.register_error_handler(HTTPException, answer_http_error)
@@ -67,30 +69,46 @@ def lsq_endpoint(handler: Handler) -> Callable[[], Response]:
     def endpoint() -> Response:
         arrived = time.monotonic()
         sandbox = current_sandbox()
-        response, extra_delay = answer_call(sandbox, handler, arrived)
-        record_call(sandbox, arrived, response.status_code)
+        response, fault = answer_call(sandbox, handler, arrived)
+        record_call(sandbox, arrived, response.status_code, fault)
+        extra_delay = fault.delay_seconds if fault is not None else 0.0
         # Sleeping in the handler thread lets concurrent calls overlap, like a real server.
         time.sleep(sandbox.settings.latency_seconds + extra_delay)
+        if fault is not None and fault.kind is FaultKind.LOST_ANSWER:
+            drop_connection()
         return response
 
     return endpoint
 
 
-def answer_call(sandbox: Sandbox, handler: Handler, arrived: float) -> tuple[Response, float]:
-    """Run one LeadSquared call; return the answer and any extra delay from a fault."""
+def answer_call(sandbox: Sandbox, handler: Handler, arrived: float) -> tuple[Response, FaultRule | None]:
+    """Run one LeadSquared call; return the answer and the fault that shaped it, if any."""
     settings = sandbox.settings
     if not authenticated(settings):
-        return unauthorized(), 0.0
+        return unauthorized(), None
     admitted = sandbox.state.admit(
         settings.access_key, arrived, settings.calls_per_window, settings.window_seconds
     )
     if not admitted:
-        return rate_limited(settings), 0.0
+        return rate_limited(settings), None
     opportunity_id = request.args.get("opportunityId")
     fault = sandbox.state.take_fault(request.path, opportunity_id, request.path == BULK_ADD_PATH)
     if fault is not None and fault.kind is FaultKind.STATUS:
-        return fault_answer(fault, settings), 0.0
-    return handler(fault), fault.delay_seconds if fault is not None else 0.0
+        return fault_answer(fault, settings), fault
+    return handler(fault), fault
+
+
+def drop_connection() -> None:
+    """Close the call's connection with nothing sent: the caller cannot tell what happened.
+
+    Werkzeug's server puts the client socket in the environ. Shutting it down
+    sends the FIN now; werkzeug's write of the answer then fails with a broken
+    pipe, which it treats as a client that went away and does not log.
+    """
+    connection = request.environ.get("werkzeug.socket")
+    if not isinstance(connection, socket.socket):
+        raise RuntimeError("a lost answer needs werkzeug's server, which exposes the client socket")
+    connection.shutdown(socket.SHUT_RDWR)
 
 
 def authenticated(settings: SandboxSettings) -> bool:
@@ -102,14 +120,15 @@ def authenticated(settings: SandboxSettings) -> bool:
     return access_ok and secret_ok
 
 
-def record_call(sandbox: Sandbox, arrived: float, status: int) -> None:
-    """Log a call with the number of rows its body held, if it was an array."""
+def record_call(sandbox: Sandbox, arrived: float, status: int, fault: FaultRule | None = None) -> None:
+    """Log a call with the number of rows its body held, if it was an array, and its fault."""
     try:
         body = json.loads(request.get_data())
     except ValueError:
         body = None
     rows = len(body) if isinstance(body, list) else 0
-    call = CallRecord(arrived, request.path, request.args.get("opportunityId"), rows, status)
+    kind = fault.kind if fault is not None else None
+    call = CallRecord(arrived, request.path, request.args.get("opportunityId"), rows, status, kind)
     sandbox.state.record_call(call)
 
 

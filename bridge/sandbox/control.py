@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from bridge.sandbox.settings import FaultRates
 from bridge.sandbox.state import (
     LSQ_DATETIME_FORMAT,
     FaultKind,
@@ -24,6 +25,8 @@ bp = Blueprint("sandbox_control", __name__, url_prefix="/sandbox")
 FAULT_KEYS = frozenset(
     {"path", "opportunity_id", "times", "message", "body", *(kind.value for kind in FaultKind)}
 )
+# A body holding "rates" sets the random faults instead of queueing a rule.
+RATES_KEYS = frozenset({"rates", "seed"})
 
 
 class ControlInputError(ValueError):
@@ -62,6 +65,7 @@ def received() -> Response:
                     "opportunity_id": call.opportunity_id,
                     "rows": call.rows,
                     "status": call.status,
+                    "fault": call.fault.value if call.fault is not None else None,
                 }
                 for call in calls
             ],
@@ -133,9 +137,12 @@ def reset() -> Response:
 
 @bp.post("/faults")
 def add_fault() -> Response:
-    """Queue a fault rule for the next matching LeadSquared calls."""
+    """Queue a fault rule for the next matching calls, or set the rates of random faults."""
     try:
-        rule = parse_fault_rule(json.loads(request.get_data()))
+        body = json.loads(request.get_data())
+        if isinstance(body, dict) and "rates" in body:
+            return set_fault_rates(body)
+        rule = parse_fault_rule(body)
     except ValueError as error:
         # json's own errors are ValueErrors too; give them a plain hint.
         message = str(error) if isinstance(error, ControlInputError) else "send a JSON body"
@@ -148,6 +155,42 @@ def add_fault() -> Response:
     return response
 
 
+@bp.get("/faults")
+def show_fault_rates() -> Response:
+    """Say the rates random faults are drawn at."""
+    return jsonify({"rates": current_sandbox().state.current_fault_rates().shares()})
+
+
+def set_fault_rates(body: dict[str, Any]) -> Response:
+    """Apply {"rates": {...}, "seed": n} from POST /sandbox/faults."""
+    rates = parse_fault_rates(body)
+    seed = body.get("seed")
+    if seed is not None and type(seed) is not int:
+        raise ControlInputError("'seed' must be an integer, or left out for a fresh random seed")
+    current_sandbox().state.set_fault_rates(rates, seed)
+    return jsonify({"status": "rates set", "rates": rates.shares(), "seed": seed})
+
+
+def parse_fault_rates(body: dict[str, Any]) -> FaultRates:
+    """Build FaultRates from {"rates": {"error": .., "rate_limit": .., "lost_answer": ..}, "seed": ..}."""
+    unknown = sorted(set(body) - RATES_KEYS)
+    if unknown:
+        raise ControlInputError(f"unknown key '{unknown[0]}' beside 'rates'; allowed: rates, seed")
+    shares = body["rates"]
+    allowed = ", ".join(FaultRates().shares())
+    if not isinstance(shares, dict):
+        raise ControlInputError(f"'rates' must be an object of shares from 0 to 1: {allowed}")
+    unknown = sorted(set(shares) - set(FaultRates().shares()))
+    if unknown:
+        raise ControlInputError(f"unknown rate '{unknown[0]}'; allowed: {allowed}")
+    if any(type(share) not in (int, float) for share in shares.values()):
+        raise ControlInputError(f"each rate is a number from 0 to 1: {allowed}")
+    try:
+        return FaultRates(**{name: float(share) for name, share in shares.items()})
+    except ValueError as error:
+        raise ControlInputError(str(error)) from error
+
+
 def parse_fault_rule(body: object) -> FaultRule:
     """Build a FaultRule from the JSON of POST /sandbox/faults."""
     if not isinstance(body, dict):
@@ -158,7 +201,10 @@ def parse_fault_rule(body: object) -> FaultRule:
         raise ControlInputError(f"unknown key '{unknown[0]}'; allowed: {allowed}")
     outcomes = [kind for kind in FaultKind if kind.value in body]
     if len(outcomes) != 1:
-        raise ControlInputError("give exactly one of status, fail_rows, omit_rows, delay_seconds")
+        raise ControlInputError(
+            "give exactly one of status, fail_rows, omit_rows, delay_seconds, lost_answer"
+            " (or 'rates' for random faults)"
+        )
     kind = outcomes[0]
     if "body" in body and kind is not FaultKind.STATUS:
         raise ControlInputError("'body' goes only with 'status'")
@@ -183,6 +229,10 @@ def complete_rule(rule: FaultRule, body: dict[str, Any]) -> FaultRule:
         if status < 400 and body.get("body") is None:
             raise ControlInputError("a 'status' below 400 needs a 'body'")
         return replace(rule, status=status, body=body.get("body"))
+    if rule.kind is FaultKind.LOST_ANSWER:
+        if body["lost_answer"] is not True:
+            raise ControlInputError("'lost_answer' takes true: store the rows, then close without answering")
+        return rule
     if rule.kind is FaultKind.DELAY:
         delay = body["delay_seconds"]
         if type(delay) not in (int, float) or delay < 0:

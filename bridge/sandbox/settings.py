@@ -9,6 +9,27 @@ RATE_LIMIT_STATUSES = (429, 403)
 
 
 @dataclass(frozen=True)
+class FaultRates:
+    """Shares of bulk calls the sandbox fails at random, each from 0 to 1."""
+
+    error: float = 0.0  # 500 with LeadSquared's internal-error body; nothing stored
+    rate_limit: float = 0.0  # an extra 429 inside the limit; nothing stored
+    lost_answer: float = 0.0  # rows stored, then the connection closed without an answer
+
+    def __post_init__(self) -> None:
+        """Refuse shares that are not probabilities."""
+        for name, share in self.shares().items():
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"the {name} rate must be from 0 to 1")
+        if sum(self.shares().values()) > 1.0:
+            raise ValueError("the fault rates must add up to 1 at most")
+
+    def shares(self) -> dict[str, float]:
+        """Return each fault's share by name, in the order a draw tests them."""
+        return {"error": self.error, "rate_limit": self.rate_limit, "lost_answer": self.lost_answer}
+
+
+@dataclass(frozen=True)
 class SandboxSettings:
     """Keys, rate limit and latency the sandbox imitates."""
 
@@ -21,6 +42,9 @@ class SandboxSettings:
     window_seconds: float = 5.0
     latency_seconds: float = 0.0
     rate_limit_status: int = 429
+    fault_rates: FaultRates = field(default_factory=FaultRates)
+    # None draws from the operating system's entropy: a different run each time.
+    fault_seed: int | None = None
 
     def __post_init__(self) -> None:
         """Refuse settings the sandbox cannot honour."""

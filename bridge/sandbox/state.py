@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import random
 import threading
 import time
 import uuid
@@ -13,7 +14,7 @@ from typing import Any
 
 from flask import current_app
 
-from bridge.sandbox.settings import SandboxSettings
+from bridge.sandbox.settings import FaultRates, SandboxSettings
 
 EXTENSION_KEY = "lsq_sandbox"
 LSQ_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -26,6 +27,7 @@ class FaultKind(Enum):
     FAIL_ROWS = "fail_rows"  # store the other rows; report these as not created
     OMIT_ROWS = "omit_rows"  # store every row; leave these out of the answer
     DELAY = "delay_seconds"  # store normally, then answer late
+    LOST_ANSWER = "lost_answer"  # store normally, then close the connection without an answer
 
 
 # Row outcomes only make sense on the endpoint that posts rows.
@@ -53,6 +55,20 @@ class FaultRule:
         if self.path is not None and self.path not in path:
             return False
         return self.opportunity_id is None or self.opportunity_id == opportunity_id
+
+
+# LeadSquared's answer when its own servers fail; retrying the call later succeeds.
+INTERNAL_ERROR_BODY = {
+    "Status": "Error",
+    "ExceptionType": "MXUnknownException",
+    "ExceptionMessage": "An internal error occurred",
+}
+# What each random fault of FaultRates does; a 429 without a body gets the limit's message.
+RANDOM_FAULTS = {
+    "error": FaultRule(FaultKind.STATUS, status=500, body=INTERNAL_ERROR_BODY),
+    "rate_limit": FaultRule(FaultKind.STATUS, status=429),
+    "lost_answer": FaultRule(FaultKind.LOST_ANSWER),
+}
 
 
 @dataclass(frozen=True)
@@ -103,13 +119,16 @@ class CallRecord:
     path: str
     opportunity_id: str | None
     rows: int
-    status: int
+    status: int  # what the sandbox answered, or would have, had a lost answer left
+    fault: FaultKind | None = None  # the injected fault that shaped the answer, if any
 
 
 @dataclass(eq=False)
 class SandboxState:
     """Activities, call log, rate windows and faults, behind one lock."""
 
+    fault_rates: FaultRates = field(default_factory=FaultRates)
+    fault_seed: int | None = None
     started: float = field(default_factory=time.monotonic)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _activities: list[StoredActivity] = field(default_factory=list)
@@ -118,6 +137,13 @@ class SandboxState:
     _arrivals: dict[str, list[float]] = field(default_factory=dict)
     _faults: list[tuple[FaultRule, int]] = field(default_factory=list)
     _leads: list[SandboxLead] = field(default_factory=list)
+    _rates: FaultRates = field(init=False)
+    _random: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Start with the rates and seed the sandbox was given."""
+        self._rates = self.fault_rates
+        self._random = random.Random(self.fault_seed)
 
     def admit(self, access_key: str, arrived: float, limit: int, window: float) -> bool:
         """Count an authenticated call and say whether it fits the window."""
@@ -141,8 +167,19 @@ class SandboxState:
             self._faults.append((rule, rule.times))
             return len(self._faults)
 
+    def set_fault_rates(self, rates: FaultRates, seed: int | None) -> None:
+        """Fail bulk calls at random at these rates from now on, drawing from a fresh seed."""
+        with self._lock:
+            self._rates = rates
+            self._random = random.Random(seed)
+
+    def current_fault_rates(self) -> FaultRates:
+        """Return the rates random faults are drawn at."""
+        with self._lock:
+            return self._rates
+
     def take_fault(self, path: str, opportunity_id: str | None, posts_rows: bool) -> FaultRule | None:
-        """Consume one use of the first rule matching a call."""
+        """Consume one use of the first rule matching a call; else draw a random fault for bulk calls."""
         with self._lock:
             for index, (rule, remaining) in enumerate(self._faults):
                 if rule.matches(path, opportunity_id, posts_rows):
@@ -151,7 +188,16 @@ class SandboxState:
                     else:
                         del self._faults[index]
                     return rule
-            return None
+            return self._draw_fault() if posts_rows else None
+
+    def _draw_fault(self) -> FaultRule | None:
+        """Draw one number and map it onto the rates, laid end to end."""
+        draw = self._random.random()
+        for name, share in self._rates.shares().items():
+            if draw < share:
+                return RANDOM_FAULTS[name]
+            draw -= share
+        return None
 
     def store(self, opportunity_id: str, rows: list[dict[str, Any]]) -> list[StoredActivity]:
         """Store rows as activities of an opportunity."""
@@ -210,8 +256,10 @@ class SandboxState:
             return list(self._activities), calls
 
     def reset(self) -> None:
-        """Forget activities, calls, rate windows, faults and leads."""
+        """Forget activities, calls, rate windows, faults and leads; restore the starting fault rates."""
         with self._lock:
+            self._rates = self.fault_rates
+            self._random = random.Random(self.fault_seed)
             self._activities.clear()
             self._by_opportunity.clear()
             self._calls.clear()
