@@ -20,8 +20,9 @@ SQLite and psycopg 3 calls run in the greenlet that makes them: the inbox's
 transaction never yields between BEGIN and COMMIT, and psycopg waits on its
 socket through the patched select when it is imported after the patching,
 as it is here (the app is loaded in each worker, never in the master: do
-not set preload_app). The store's pool has no overflow under gevent
-(bridge/store/engine.py), so greenlets queue for its connections.
+not set preload_app). The store's pool is a hard bound with no overflow
+(`[database] web_pool_size`, bridge/store/engine.py), so greenlets queue
+for its connections.
 WEB_CONCURRENCY and WEB_CONNECTIONS override; WEB_WORKER_CLASS=gthread
 (with WEB_THREADS) runs the former threaded model, for comparison.
 """
@@ -34,8 +35,8 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 worker_class = os.environ.get("WEB_WORKER_CLASS") or "bridge.web.server.DeadlineGeventWorker"
 # Read by gthread only.
 threads = int(os.environ.get("WEB_THREADS") or 1)
-# Read by gevent only: slow and idle keep-alive connections count; the SQLAlchemy pool
-# (pool_size + max_overflow, bridge/store/engine.py) bounds how many of them use the database at once.
+# Read by gevent only: slow and idle keep-alive connections count; the store's pool
+# ([database] web_pool_size in bridge.toml) bounds how many of them use the database at once.
 worker_connections = int(os.environ.get("WEB_CONNECTIONS") or 1000)
 # Providers time out after 5-10 s; a request that takes longer is already lost to them.
 timeout = 30

@@ -143,9 +143,10 @@ class DeliverySettings:
     notified_poll_interval_seconds: float = 1.0
 
 
-# Store connections a worker holds besides its delivery threads': the main loop's,
-# a heartbeat thread's and a LISTEN connection's.
-WORKER_OWN_CONNECTIONS = 3
+# Store connections a worker's pool holds besides its delivery threads': the main loop's
+# and the heartbeat thread's. The LISTEN connection (PostgreSQL, wake = "notify") is one
+# more, opened beside the pool by bridge/store/wake.py.
+WORKER_OWN_CONNECTIONS = 2
 
 
 @dataclass(frozen=True)

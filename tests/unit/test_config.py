@@ -45,19 +45,19 @@ def test_the_read_timeout_is_a_server_setting(tmp_path: Path) -> None:
 
 
 def test_pool_sizes_default_to_what_each_process_uses(tmp_path: Path) -> None:
-    """Web processes get 5 connections; a worker one per delivery thread (25 here) plus its own 3."""
+    """Web processes get 5 connections; a worker one per delivery thread (25 here) plus its own 2."""
     settings = load_settings(write_config(tmp_path), ENV, REGISTRY)
     assert settings.database.web_pool_size == 5
     assert settings.delivery_threads() == 25
-    assert settings.worker_pool_size() == 28
+    assert settings.worker_pool_size() == 27
 
 
 def test_a_worker_pool_below_its_threads_is_warned_about(tmp_path: Path) -> None:
-    """worker_pool_size 8 for 25 delivery threads + 3 loads, with a warning naming both numbers."""
+    """worker_pool_size 8 for 25 delivery threads + 2 loads, with a warning naming both numbers."""
     text = TEST_CONFIG.replace("[server]", "[database]\nworker_pool_size = 8\n[server]")
     settings = load_settings(write_config(tmp_path, text), ENV, REGISTRY)
     [warning] = pool_warnings(settings)
-    assert warning.startswith("database.worker_pool_size: 8 is below the worker's 25 delivery threads + 3")
+    assert warning.startswith("database.worker_pool_size: 8 is below the worker's 25 delivery threads + 2")
 
 
 def test_pool_sizes_follow_the_file(tmp_path: Path) -> None:
