@@ -18,7 +18,7 @@ from bridge.config.settings import DeliverySettings
 from bridge.leadsquared.outcomes import Outcome, Posted
 from bridge.pipeline.gate import Gate, Reaction, Verdict
 from bridge.pipeline.retry import retry_or_give_up
-from bridge.store import transitions
+from bridge.store import outbox, transitions
 from bridge.store.claims import Batch, ClaimedActivity
 
 log = logging.getLogger(__name__)
@@ -86,29 +86,37 @@ def _settle_rows(
             settlement.dead.append((item, reason))
 
 
-def deliver(gate: Gate, engine: sa.Engine, batch: Batch) -> None:
+def deliver(gate: Gate, engine: sa.Engine, batch: Batch, latecomers: bool = True) -> None:
     """Post the batch and record the outcome; on shutdown, hand it back unsent.
 
     Just before the call the rows are marked sending, only if this worker
     still holds them: a batch taken back (its heartbeat went stale, its lease
     expired) belongs to another worker and is dropped unsent. A worker whose
-    own heartbeat is failing starts no call and hands the batch back.
+    own heartbeat is failing starts no call and hands the batch back. A fresh
+    claim first takes in the rows of its opportunity that came due while it
+    waited for its slot (latecomers); the halves of a split batch do not,
+    so that splitting narrows down to the bad row.
     """
     refusal: list[str] = []
 
     def record_sending() -> bool:
+        nonlocal batch
         until = gate.clock() + gate.policy.claim_lease_seconds
         if not gate.fresh():
             refusal.append("stale")
-        elif not transitions.mark_sending(engine, batch, until):
+            return False
+        if latecomers:
+            batch = outbox.claim_latecomers(engine, batch, gate.clock(), until)
+        if not transitions.mark_sending(engine, batch, until):
             refusal.append("taken")
         return not refusal
 
+    sent = gate.take_slot(before_send=record_sending)
     fields = {"action": "deliver", "account": batch.account, "rows": len(batch.items)}
-    if not gate.take_slot(before_send=record_sending):
+    if not sent:
         if refusal == ["taken"]:
             log.warning("claim taken back by another worker: batch dropped unsent", extra=fields)
-            return
+        # Only the rows this worker still holds are handed back (latecomers included), unsent.
         transitions.reschedule(engine, batch.claimed_by, batch.items, gate.clock(), None, count_attempt=False)
         return
     outcome = gate.client.post_activities(batch.opportunity_id, [item.request for item in batch.items])
@@ -119,7 +127,7 @@ def deliver(gate: Gate, engine: sa.Engine, batch: Batch) -> None:
     _log(verdict, settlement, fields)
     write(engine, batch.claimed_by, settlement)
     for half in settlement.halves:
-        deliver(gate, engine, batch.subset(half))
+        deliver(gate, engine, batch.subset(half), latecomers=False)
 
 
 def write(engine: sa.Engine, holder: str, settlement: Settlement) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 
 from bridge.leadsquared.activity import Activity
-from bridge.store.claims import Batch, Claim, ClaimedActivity, claim_group, not_indexed
+from bridge.store.claims import Batch, Claim, ClaimedActivity, claim_group, not_indexed, update_rows
 from bridge.store.tables import ActivityStatus, account_state, activities
 
 MAX_BATCH = 25  # LeadSquared's bulk call takes at most 25 rows
@@ -46,6 +46,50 @@ def claim_batch(
     """Claim up to 25 due activities of the oldest due opportunity among these accounts."""
     claim = Claim(worker_id, now + lease_seconds, ActivityStatus.CLAIMED, MAX_BATCH)
     return _claim_opportunity(engine, accounts, ActivityStatus.PENDING, now, claim)
+
+
+def claim_latecomers(engine: sa.Engine, batch: Batch, now: float, until: float) -> Batch:
+    """Add to a batch about to leave the rows of its opportunity that came due since it was claimed.
+
+    A batch may wait seconds for its slot in a burst; the webhooks that
+    arrived meanwhile for the same opportunity then go in the same call
+    instead of one of their own, up to 25 rows. Rows another worker holds are
+    skipped (SKIP LOCKED on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises).
+    """
+    room = MAX_BATCH - len(batch.items)
+    if room <= 0 or batch.status != ActivityStatus.CLAIMED:
+        return batch
+    query = (
+        sa.select(
+            activities.c.id,
+            activities.c.activity_key,
+            activities.c.request,
+            activities.c.attempts,
+            activities.c.created_at,
+        )
+        .where(
+            activities.c.account == batch.account,
+            activities.c.opportunity_id == batch.opportunity_id,
+            activities.c.status == ActivityStatus.PENDING,
+            not_indexed(activities.c.next_attempt_at) <= now,
+        )
+        .order_by(activities.c.id)
+        .limit(room)
+        .with_for_update(skip_locked=True)
+    )
+    with engine.begin() as connection:
+        rows = connection.execute(query).all()
+        if not rows:
+            return batch
+        update_rows(
+            connection,
+            [row.id for row in rows],
+            status=ActivityStatus.CLAIMED,
+            claimed_by=batch.claimed_by,
+            claim_expires_at=until,
+        )
+    latecomers = [ClaimedActivity(r.id, r.activity_key, r.request, r.attempts, r.created_at) for r in rows]
+    return batch.subset([*batch.items, *latecomers])
 
 
 def claim_unknown(

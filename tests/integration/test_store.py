@@ -152,6 +152,33 @@ def test_claims_group_by_opportunity_and_skip_what_another_worker_holds(database
     engine.dispose()
 
 
+def test_a_batch_about_to_leave_takes_in_its_opportunitys_latecomers(database_url: str) -> None:
+    """Rows of the same opportunity that came due since the claim join it, up to 25; others' rows stay."""
+    engine = make_engine(database_url)
+    now = time.time()
+    event = Inbox(engine).insert("razorpay", "evt_late", None, b"{}", now)
+    row = {"ActivityEvent": 201, "ActivityOwnerEmail": "a@b.c", "Fields": []}
+    with engine.begin() as connection:
+        outbox.insert_activities(connection, event.event_id, [Activity("early", "main", "opp-1", row)], now)
+    batch = outbox.claim_batch(engine, "w1", now, 30, ["main"])
+    assert batch is not None and [i.activity_key for i in batch.items] == ["early"]
+    later = [Activity(f"late{n}", "main", "opp-1", row) for n in range(30)]
+    later += [Activity("elsewhere", "main", "opp-2", row)]
+    with engine.begin() as connection:
+        outbox.insert_activities(connection, event.event_id, later, now + 1)
+    rival = outbox.claim_batch(engine, "w2", now + 1, 30, ["main"])  # takes 25 of opp-1's latecomers
+    assert rival is not None and len(rival.items) == 25
+    grown = outbox.claim_latecomers(engine, batch, now + 1, now + 31)
+    keys = [i.activity_key for i in grown.items]
+    assert keys[0] == "early" and len(keys) == 6 and "elsewhere" not in keys
+    assert not {i.id for i in grown.items[1:]} & {i.id for i in rival.items}
+    assert transitions.mark_sending(engine, grown, now + 31)
+    # Nothing of opp-1 is left pending: a batch finds no latecomers and stays as it was.
+    alone = rival.subset(rival.items[:1])
+    assert outbox.claim_latecomers(engine, alone, now + 1, now + 31).items == alone.items
+    engine.dispose()
+
+
 def test_expired_claims_come_back_and_expired_sends_become_unknown(database_url: str) -> None:
     """An unsent claim of a dead worker is due again; a sent one is unknown, never re-posted blindly."""
     engine = make_engine(database_url)
