@@ -40,6 +40,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.backlog_seed import ACCOUNT, NOW, seed_backlog, seed_history
+from bench.checkout import README, git, write_section
 from bench.ingest import Contender, IngestSettings, run_ingest
 from bench.procs import Processes, stop_on_sigterm
 from bench.stack import (
@@ -51,7 +52,6 @@ from bench.stack import (
 )
 
 REPO = Path(__file__).resolve().parent.parent
-README = REPO / "README.md"
 START, END = "<!-- backlog:start -->", "<!-- backlog:end -->"
 PER_OPPORTUNITY = 10
 
@@ -314,20 +314,6 @@ def render(command: str, data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def git(*args: str) -> str:
-    """Run git in this checkout and return its output."""
-    return subprocess.run(["git", *args], cwd=REPO, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def write_into_readme(table: str) -> None:
-    """Replace the README's backlog section with this run's tables."""
-    text = README.read_text()
-    head, start, rest = text.partition(START)
-    _, end, tail = rest.partition(END)
-    if not start or not end:
-        raise SystemExit(f"{README} has no {START} ... {END} section to write into")
-    README.write_text(f"{head}{start}\n{table}{end}{tail}")
-
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Read the command line."""
@@ -360,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = render(command, data)
     print(table)
     if args.readme:
-        write_into_readme(table)
+        write_section(START, END, table)
         print(f"written into {README}")
     return 0
 

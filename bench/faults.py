@@ -34,6 +34,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.checkout import README, write_section
 from bench.drain import received
 from bench.fault_report import (
     Outcome,
@@ -58,7 +59,6 @@ from bench.stack import (
 )
 from bridge.store.tables import ActivityStatus, EventStatus, activities, events
 
-README = REPO / "README.md"
 README_START, README_END = "<!-- faults:start -->", "<!-- faults:end -->"
 QUICK = Scenario(events=200, opportunities=20, time_limit=200.0)
 KILL_WEB_AT_ACKED = 0.3
@@ -281,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = render(scenario, outcomes, command, commit_of(REPO))
     print(table)
     if not args.quick:
-        write_into_readme(table)
+        write_section(README_START, README_END, table)
         print(f"written into {README}, between {README_START} and {README_END}")
     return 0
 
@@ -293,15 +293,6 @@ def commit_of(repo: Path) -> str:
     dirty = subprocess.run([*git, "diff", "--quiet", "HEAD", "--", "bridge"], check=False)
     return head.stdout.strip() + (" (with changes)" if dirty.returncode else "")
 
-
-def write_into_readme(table: str) -> None:
-    """Replace the README's fault section with this run's table."""
-    text = README.read_text()
-    head, start, rest = text.partition(README_START)
-    _, end, tail = rest.partition(README_END)
-    if not start or not end:
-        raise SystemExit(f"{README} has no {README_START} ... {README_END} section to write into")
-    README.write_text(f"{head}{start}\n{table.strip()}\n{end}{tail}")
 
 
 if __name__ == "__main__":

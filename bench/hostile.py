@@ -22,12 +22,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.checkout import README, write_section
 from bench.procs import LOOPBACK, Processes, stop_on_sigterm
-from bench.stack import REPO, WEBHOOK_SECRET, bridge_env, postgres_databases, start_bridge_web
+from bench.stack import WEBHOOK_SECRET, bridge_env, postgres_databases, start_bridge_web
 from bridge.store.tables import events
 from transforms import razorpay
 
-README = REPO / "README.md"
 START, END = "<!-- hostile:start -->", "<!-- hostile:end -->"
 PATH = "/webhooks/razorpay"
 LIMIT = 1048576  # bridge.example.toml's max_body_bytes
@@ -240,15 +240,6 @@ def table(results: Sequence[tuple[str, list[Row]]]) -> str:
     return "\n".join(lines)
 
 
-def write_into_readme(text: str) -> None:
-    """Replace the README's hostile section with this run's table."""
-    readme = README.read_text()
-    head, start, rest = readme.partition(START)
-    _, end, tail = rest.partition(END)
-    if not start or not end:
-        raise SystemExit(f"{README} has no {START} ... {END} section to write into")
-    README.write_text(f"{head}{start}\n{text}\n{end}{tail}")
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the cases on SQLite (and PostgreSQL), print the table and write it into the README."""
@@ -275,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = intro + "\n\n" + table(results)
     print(text)
     if not options.no_readme:
-        write_into_readme(text)
+        write_section(START, END, text)
         print(f"written into {README}, between {START} and {END}")
     worst = [row for _, rows in results for row in rows if row.status >= 500 or row.status == 0]
     return 1 if worst else 0

@@ -28,6 +28,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.checkout import README, write_section
 from bench.drain import BULK_PATH, received
 from bench.load import Payment, signed_request
 from bench.procs import LOOPBACK, Process, Processes, stop_on_sigterm
@@ -43,7 +44,6 @@ from bench.stack import (
     start_worker,
 )
 
-README = REPO / "README.md"
 README_START, README_END = "<!-- latency:start -->", "<!-- latency:end -->"
 WAKE_MODES = ("poll", "notify")  # the old way first: the table reads before, after
 # Targets of issue 8: p50 per store, p99 on both.
@@ -220,19 +220,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = render(runs, command, args.seconds)
     print(table)
     if not args.no_readme:
-        write_into_readme(table)
+        write_section(README_START, README_END, table)
         print(f"written into {README}, between {README_START} and {README_END}")
     return 0
 
-
-def write_into_readme(table: str) -> None:
-    """Replace the README's latency section with this run's table."""
-    text = README.read_text()
-    head, start, rest = text.partition(README_START)
-    _, end, tail = rest.partition(README_END)
-    if not start or not end:
-        raise SystemExit(f"{README} has no {README_START} ... {README_END} section to write into")
-    README.write_text(f"{head}{start}\n{table.strip()}\n{end}{tail}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bench.checkout import README, write_section
 from bench.drain import DrainSettings, post_backlog, received
 from bench.procs import Process, Processes, stop_on_sigterm
 from bench.report import machine
@@ -30,7 +31,6 @@ from bridge.config.load import normalize_database_url
 from bridge.store.engine import make_engine
 from bridge.store.tables import activities
 
-README = REPO / "README.md"
 README_START = "<!-- recovery:start -->"
 README_END = "<!-- recovery:end -->"
 # The burst is under way once this many calls reached the sandbox: the victim has rows in flight and waiting.
@@ -196,15 +196,6 @@ def render(reports: Sequence[RecoveryReport], command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_into_readme(table: str) -> None:
-    """Replace the README's recovery section with this run's table."""
-    text = README.read_text()
-    head, start, rest = text.partition(README_START)
-    _, end, tail = rest.partition(README_END)
-    if not start or not end:
-        raise SystemExit(f"{README} has no {README_START} ... {README_END} section to write into")
-    README.write_text(f"{head}{start}\n{table}{end}{tail}")
-
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Read the command line."""
@@ -244,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = render(reports, command)
     print(table)
     if not args.no_readme:
-        write_into_readme(table)
+        write_section(README_START, README_END, table)
         print(f"written into {README}, between {README_START} and {README_END}")
     return 0
 

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
+from bench.checkout import README, write_section
 from bench.drain import DrainReport, DrainSettings, run_drain
 from bench.ingest import Contender, IngestSettings, run_ingest
 from bench.procs import Processes, role_of, rss_mb, stop_on_sigterm
@@ -34,7 +35,6 @@ from bench.stack import (
 )
 
 RESULTS = REPO / "bench" / "RESULTS.md"
-README = REPO / "README.md"
 README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
 QUICK_INGEST = IngestSettings(warm_seconds=0.3, closed_seconds=0.7, open_seconds=0.7, rounds=1)
 QUICK_DRAIN = DrainSettings(activities=100, opportunities=10, time_limit=20.0)
@@ -120,20 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         output.write_text(table)
         print(f"written to {output}")
     if output == RESULTS:
-        write_into_readme(table)
+        write_section(README_START, README_END, table.strip().removeprefix("## lsq-bridge benchmark"))
         print(f"and into {README}, between {README_START} and {README_END}")
     return 0
 
-
-def write_into_readme(table: str) -> None:
-    """Replace the README's benchmark section with this run's report."""
-    text = README.read_text()
-    head, start, rest = text.partition(README_START)
-    _, end, tail = rest.partition(README_END)
-    if not start or not end:
-        raise SystemExit(f"{README} has no {README_START} ... {README_END} section to write into")
-    body = table.strip().removeprefix("## lsq-bridge benchmark").strip()
-    README.write_text(f"{head}{start}\n{body}\n{end}{tail}")
 
 
 if __name__ == "__main__":

@@ -33,10 +33,10 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.checkout import README, write_section
 from bench.load import Payment, Result, signed_request
 from bench.procs import LOOPBACK, Processes, stop_on_sigterm
 from bench.stack import (
-    REPO,
     WEBHOOK_SECRET,
     bridge_env,
     gunicorn_settings,
@@ -45,7 +45,6 @@ from bench.stack import (
     start_bridge_web,
 )
 
-README = REPO / "README.md"
 START, END = "<!-- slow-clients:start -->", "<!-- slow-clients:end -->"
 MODELS = {"gevent": None, "gthread": "gthread"}  # name -> WEB_WORKER_CLASS (None: gunicorn.conf.py's own)
 HEALTH_REQUEST = f"GET /healthz HTTP/1.1\r\nHost: {LOOPBACK}\r\nConnection: close\r\n\r\n".encode()
@@ -306,15 +305,6 @@ def _cut(cut_off: CutOff, settings: SlowSettings) -> str:
     return f"{cut_off.seconds:.1f} s: {cut_off.answer}"
 
 
-def write_into_readme(table: str) -> None:
-    """Replace the README's slow-clients section with this run's table."""
-    text = README.read_text()
-    head, start, rest = text.partition(START)
-    _, end, tail = rest.partition(END)
-    if not start or not end:
-        raise SystemExit(f"{README} has no {START} ... {END} section to write into")
-    README.write_text(f"{head}{start}\n{table}{end}{tail}")
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the scenarios for each server model and database, print the table, write it where asked."""
@@ -346,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = render(command, settings, reports)
     print(table)
     if not args.no_readme:
-        write_into_readme(table)
+        write_section(START, END, table)
         print(f"written into {README}")
     return 0
 

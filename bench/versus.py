@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.checkout import README, git, write_section
+
 REPO = Path(__file__).resolve().parent.parent
-README = REPO / "README.md"
 START, END = "<!-- versus:start -->", "<!-- versus:end -->"
 ROW = re.compile(r"^\| (?P<server>[^|]+?) \| (?P<db>SQLite|PostgreSQL) \| closed[^|]*\|(?P<rest>.*)$", re.M)
 
@@ -93,20 +94,6 @@ def render(base: str, head: str, rounds: Sequence[Round]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def git(*args: str) -> str:
-    """Run git in this checkout and return its output."""
-    return subprocess.run(["git", *args], cwd=REPO, check=True, capture_output=True, text=True).stdout.strip()
-
-
-def write_into_readme(table: str) -> None:
-    """Replace the README's side-by-side section with this run's table."""
-    text = README.read_text()
-    head, start, rest = text.partition(START)
-    _, end, tail = rest.partition(END)
-    if not start or not end:
-        raise SystemExit(f"{README} has no {START} ... {END} section to write into")
-    README.write_text(f"{head}{start}\n{table}{end}{tail}")
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure both commits in turn and print the table."""
@@ -132,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = render(args.base, head_sha, rounds)
     print(table)
     if args.readme:
-        write_into_readme(table)
+        write_section(START, END, table)
         print(f"written into {README}")
     return 0
 
