@@ -20,6 +20,7 @@ from bridge.pipeline.gate import Gate, Reaction, Verdict
 from bridge.pipeline.retry import retry_or_give_up
 from bridge.store import outbox, transitions
 from bridge.store.claims import Batch, ClaimedActivity
+from bridge.store.tables import CallKind
 
 log = logging.getLogger(__name__)
 Key = TypeVar("Key", bound=Hashable)
@@ -119,7 +120,13 @@ def deliver(gate: Gate, engine: sa.Engine, batch: Batch, latecomers: bool = True
         # Only the rows this worker still holds are handed back (latecomers included), unsent.
         transitions.reschedule(engine, batch.claimed_by, batch.items, gate.clock(), None, count_attempt=False)
         return
-    outcome = gate.client.post_activities(batch.opportunity_id, [item.request for item in batch.items])
+    rows = [item.request for item in batch.items]
+    outcome = gate.call(
+        CallKind.DELIVERY,
+        lambda: gate.client.post_activities(batch.opportunity_id, rows),
+        batch.opportunity_id,
+        [item.id for item in batch.items],
+    )
     verdict = gate.judge(outcome, fields)
     settlement = settle(
         batch.items, outcome, verdict, gate.clock(), gate.policy, gate.account.timeout_seconds

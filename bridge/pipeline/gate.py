@@ -8,16 +8,20 @@ for a full window. The gate's own probe of a paused account takes a slot too
 and resumes the account when LeadSquared accepts its keys again. What a reaction means for
 the stage's own rows (split, dead, due again) is the stage's business; which
 reaction an outcome gets is decided here alone, so a new outcome is one row.
+Every call goes through `call()`, which keeps it in the call history with the
+time it waited for its slot, how long it took and what came back.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable, Mapping
+import re
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bridge.config.settings import AccountSettings, DeliverySettings
 from bridge.leadsquared.client import LeadSquaredClient
@@ -36,8 +40,11 @@ from bridge.leadsquared.outcomes import (
     Unauthorized,
     Unknown,
 )
+from bridge.store.calls import CallRecord
+from bridge.store.tables import CallKind
 
 log = logging.getLogger(__name__)
+AnOutcome = TypeVar("AnOutcome", bound=Outcome)
 
 
 class Reaction(enum.StrEnum):
@@ -130,6 +137,12 @@ class AccountControls(Protocol):
     def postpone_probe(self, account: str, probe_after_seconds: float) -> None: ...
 
 
+class CallLog(Protocol):
+    """Where the gate keeps each call it made (bridge.store.calls.CallHistory)."""
+
+    def record(self, call: CallRecord) -> None: ...
+
+
 class Stopping(Protocol):
     """The worker's stop signal: wait() returns True once it is set (threading.Event)."""
 
@@ -147,6 +160,7 @@ class Gate:
         stopping: Stopping,
         clock: Callable[[], float],
         fresh: Callable[[], bool] = lambda: True,
+        calls: CallLog | None = None,
     ) -> None:
         self.client = client
         self.controls = controls
@@ -155,6 +169,9 @@ class Gate:
         self.clock = clock
         # Whether the worker's heartbeat is recent enough that no other worker may count it dead.
         self.fresh = fresh
+        self.calls = calls
+        # Per thread: seconds waited for slots since this thread's last call, which that call records.
+        self._waits = threading.local()
 
     @property
     def account(self) -> AccountSettings:
@@ -177,6 +194,7 @@ class Gate:
         account = self.account
         window = account.window_seconds + account.window_margin_seconds
         late_tolerance = account.window_margin_seconds / 2
+        began = self.clock()
         while True:
             wait = self.controls.reserve_call(account.name, account.calls_per_window, window)
             reserved_at = self.clock()
@@ -187,7 +205,38 @@ class Gate:
                     return False
                 before_send = None
             if (self.clock() - reserved_at) - wait <= late_tolerance:
+                self._waits.seconds = getattr(self._waits, "seconds", 0.0) + self.clock() - began
                 return True
+
+    def call(
+        self,
+        kind: CallKind,
+        make: Callable[[], AnOutcome],
+        opportunity_id: str | None = None,
+        activity_ids: Sequence[int] = (),
+    ) -> AnOutcome:
+        """Make one call (after its slot was taken) and keep it in the call history."""
+        waited, self._waits.seconds = getattr(self._waits, "seconds", 0.0), 0.0
+        started_at = self.clock()
+        outcome = make()
+        if self.calls is not None:
+            self.calls.record(
+                CallRecord(
+                    account=self.account.name,
+                    kind=kind,
+                    started_at=started_at,
+                    duration_seconds=max(0.0, self.clock() - started_at),
+                    outcome=outcome_name(outcome),
+                    reaction=reaction_to(outcome).value,
+                    http_status=outcome.status,
+                    exception_type=outcome.exception_type,
+                    message=outcome.message,
+                    opportunity_id=opportunity_id,
+                    waited_seconds=waited,
+                    activities=row_results(outcome, activity_ids),
+                )
+            )
+        return outcome
 
     def judge(self, outcome: Outcome, fields: Mapping[str, object]) -> Verdict:
         """Look the outcome up in REACTIONS; pause or hold off the account where it says so."""
@@ -205,7 +254,7 @@ class Gate:
         """Check a paused account's keys: resume it when LeadSquared accepts them, else probe later."""
         if not self.take_slot():
             return
-        outcome = self.client.probe()
+        outcome = self.call(CallKind.PROBE, self.client.probe)
         name = self.account.name
         if reaction_to(outcome) is Reaction.SETTLE:
             self.controls.resume(name)
@@ -237,3 +286,24 @@ class Gate:
         self.controls.block_for(self.account.name, hold_seconds, lowered)
         # The rows' own due time is on this process's clock, as claims are.
         return now + hold_seconds
+
+
+def outcome_name(outcome: Outcome) -> str:
+    """Return the outcome's type in snake case, as the call history keeps it: RateLimited is rate_limited."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(outcome).__name__).lower()
+
+
+def row_results(outcome: Outcome, activity_ids: Sequence[int]) -> list[tuple[int, str | None]]:
+    """Pair each activity of a call with its row's answer: the ProspectActivityId, or why it was refused."""
+    if not isinstance(outcome, Posted):
+        return [(activity_id, None) for activity_id in activity_ids]
+    results: list[tuple[int, str | None]] = []
+    for number, activity_id in enumerate(activity_ids, start=1):
+        row = outcome.rows.get(number)
+        if row is None:
+            results.append((activity_id, "left out of LeadSquared's answer"))
+        elif row.created:
+            results.append((activity_id, row.prospect_activity_id))
+        else:
+            results.append((activity_id, row.message or "not created, no reason given"))
+    return results

@@ -11,6 +11,7 @@ rows stay `unknown` for an operator.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ from bridge.pipeline.gate import Gate, Reaction
 from bridge.pipeline.retry import retry_or_give_up
 from bridge.store import transitions
 from bridge.store.claims import Batch
+from bridge.store.tables import CallKind
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100
@@ -33,7 +35,8 @@ def reconcile(gate: Gate, engine: sa.Engine, batch: Batch) -> None:
     wanted = {item.activity_key: item for item in batch.items}
     found: dict[str, str] = {}
     for event_code in sorted({int(item.request["ActivityEvent"]) for item in batch.items}):
-        outcome = _find_keys(gate, batch.opportunity_id, event_code, key_field, set(wanted))
+        ids = [item.id for item in batch.items if int(item.request["ActivityEvent"]) == event_code]
+        outcome = _find_keys(gate, batch.opportunity_id, event_code, key_field, set(wanted), ids)
         if outcome is None:  # the worker is stopping: hand the rows back untouched
             reason = "reconciliation postponed: the worker stopped"
             transitions.mark_unknown(engine, holder, batch.items, reason, gate.clock(), count_attempt=False)
@@ -65,14 +68,18 @@ def reconcile(gate: Gate, engine: sa.Engine, batch: Batch) -> None:
 
 
 def _find_keys(
-    gate: Gate, opportunity_id: str, event_code: int, key_field: str, keys: set[str]
+    gate: Gate, opportunity_id: str, event_code: int, key_field: str, keys: set[str], activity_ids: list[int]
 ) -> dict[str, str] | Outcome | None:
-    """Return the ProspectActivityId of each key found, the outcome of a failed read, or None on stop."""
+    """Return the ProspectActivityId of each key found, the outcome of a failed read, or None on stop.
+
+    Each read is kept in the history of the activities it looks for (activity_ids).
+    """
     found: dict[str, str] = {}
     for page in range(1, MAX_PAGES + 1):
         if not gate.take_slot():
             return None
-        answer = gate.client.activities_of_opportunity(opportunity_id, event_code, page, PAGE_SIZE)
+        read = partial(gate.client.activities_of_opportunity, opportunity_id, event_code, page, PAGE_SIZE)
+        answer = gate.call(CallKind.RECONCILE, read, opportunity_id, activity_ids)
         if not isinstance(answer, Found):
             return answer
         items = _items(answer.body)

@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from functools import partial
 
 import sqlalchemy as sa
 
 from bridge.config.settings import DeliverySettings
 from bridge.leadsquared.activity import LeadLookup, mask_contact
-from bridge.leadsquared.client import LeadSquaredClient
 from bridge.leadsquared.outcomes import ErrorOutcome, LeadFound, NotFound, OpportunityFound
 from bridge.pipeline.gate import Gate, Reaction
 from bridge.pipeline.retry import retry_or_give_up
 from bridge.store import lookups, transitions
 from bridge.store.claims import LookupClaim, WaitingActivity
+from bridge.store.tables import CallKind
 
 log = logging.getLogger(__name__)
 Searched = OpportunityFound | NotFound | ErrorOutcome
@@ -57,7 +57,7 @@ def _resolve(gate: Gate, engine: sa.Engine, claim: LookupClaim) -> None:
     if cached is not None:
         _found(gate, engine, claim, cached, "cache")
         return
-    outcome = search(gate.client, lookup, gate.take_slot)
+    outcome = search(gate, lookup, [item.id for item in claim.items])
     if outcome is None:  # the worker is stopping: hand the rows back untouched
         transitions.retry_lookup(engine, claim, claim.items, gate.clock(), None, count_attempt=False)
         return
@@ -79,23 +79,29 @@ def _resolve(gate: Gate, engine: sa.Engine, claim: LookupClaim) -> None:
         _retry(gate, engine, claim, message, fields)
 
 
-def search(
-    client: LeadSquaredClient, lookup: LeadLookup, take_slot: Callable[[], bool]
-) -> Searched | None:
-    """Ask LeadSquared, one limiter slot per call; None when the worker stops while waiting."""
-    if not take_slot():
+def search(gate: Gate, lookup: LeadLookup, activity_ids: list[int]) -> Searched | None:
+    """Ask LeadSquared, one limiter slot per call; None when the worker stops while waiting.
+
+    Each call is kept in the history of the activities waiting on the search.
+    """
+    client = gate.client
+    if not gate.take_slot():
         return None
     if lookup.method == "unique_field":
-        return client.opportunity_by_lead_field(lookup.lead_field, lookup.value, lookup.opportunity_type)
+        by_field = partial(
+            client.opportunity_by_lead_field, lookup.lead_field, lookup.value, lookup.opportunity_type
+        )
+        return gate.call(CallKind.LOOKUP, by_field, None, activity_ids)
     if lookup.lead_field == "EmailAddress":
-        lead = client.lead_by_email(lookup.value)
+        lead = gate.call(CallKind.LOOKUP, partial(client.lead_by_email, lookup.value), None, activity_ids)
     else:  # Phone or Mobile: config refuses any other field for this method
-        lead = client.lead_by_phone(lookup.value)
+        lead = gate.call(CallKind.LOOKUP, partial(client.lead_by_phone, lookup.value), None, activity_ids)
     if not isinstance(lead, LeadFound):
         return lead
-    if not take_slot():
+    if not gate.take_slot():
         return None
-    return client.opportunity_of_lead(lead.lead_id, lookup.opportunity_type)
+    of_lead = partial(client.opportunity_of_lead, lead.lead_id, lookup.opportunity_type)
+    return gate.call(CallKind.LOOKUP, of_lead, None, activity_ids)
 
 
 def not_found_retry_at(item: WaitingActivity, now: float, policy: DeliverySettings) -> float | None:

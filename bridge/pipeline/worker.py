@@ -25,6 +25,7 @@ from bridge.pipeline.transform import transform_received
 from bridge.services import Services
 from bridge.store import lookups, outbox
 from bridge.store.accounts import AccountStore, accounts_due_for_probe
+from bridge.store.calls import CallHistory
 from bridge.store.claims import Batch, LookupClaim, release_expired
 from bridge.store.inbox import events_awaiting_transform
 from bridge.store.statistics import analyze_changed
@@ -67,8 +68,9 @@ class Worker:
         controls = AccountStore(services.engine)
         policy = services.settings.delivery
         self.heartbeat = Heartbeat(services.engine, self.worker_id, host, pid, policy)
+        history = CallHistory(services.engine)
         self.gates = {
-            name: Gate(client, controls, policy, self.stopping, clock, self.heartbeat.fresh)
+            name: Gate(client, controls, policy, self.stopping, clock, self.heartbeat.fresh, history)
             for name, client in delivery_clients(services).items()
         }
         # A row taken mid-call from a worker counted dead by its heartbeat is read back only once

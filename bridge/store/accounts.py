@@ -1,7 +1,9 @@
 """Account state: a 401 pauses an account until a probe succeeds; AccountStore is the gate's view of it.
 
-Probe times are the database server's, like the limiter's: callers pass
-durations, so workers whose clocks disagree still agree on when a probe is due.
+An operator may pause an account too: that pause is never lifted by a probe,
+and a 401 arriving meanwhile does not turn it into one a probe would lift.
+Probe and pause times are the database server's, like the limiter's: callers
+pass durations, so workers whose clocks disagree still agree on when a probe is due.
 """
 
 from __future__ import annotations
@@ -10,32 +12,56 @@ import sqlalchemy as sa
 
 from bridge.store.dialect import server_now
 from bridge.store.limiter import block_for, ensure_account, reserve_call
-from bridge.store.tables import account_state
+from bridge.store.tables import PausedBy, account_state
+
+_NOT_BY_OPERATOR = sa.or_(account_state.c.paused_by.is_(None), account_state.c.paused_by != PausedBy.OPERATOR)
 
 
-def pause_account(engine: sa.Engine, account: str, reason: str, probe_after_seconds: float) -> None:
-    """Stop claiming the account's activities; probe its keys probe_after_seconds from now."""
+def pause_account(
+    engine: sa.Engine,
+    account: str,
+    reason: str,
+    probe_after_seconds: float,
+    by: PausedBy = PausedBy.LEADSQUARED,
+) -> bool:
+    """Stop claiming the account's activities; return False where an operator's pause already holds it.
+
+    A pause by LeadSquared (a 401) is probed probe_after_seconds from now; an
+    operator's pause replaces any other and waits for a resume.
+    """
     with engine.begin() as connection:
         ensure_account(connection, account)
-        connection.execute(
-            sa.update(account_state)
-            .where(account_state.c.account == account)
-            .values(
+        now = server_now(connection)
+        statement = sa.update(account_state).where(account_state.c.account == account)
+        if by is PausedBy.LEADSQUARED:
+            statement = statement.where(sa.or_(sa.not_(account_state.c.paused), _NOT_BY_OPERATOR))
+        changed = connection.execute(
+            statement.values(
                 paused=True,
                 paused_reason=reason,
-                next_probe_at=server_now(connection) + probe_after_seconds,
+                paused_by=by.value,
+                # Since the pause began: a resume clears it, a repeat keeps it.
+                paused_at=sa.func.coalesce(account_state.c.paused_at, now),
+                next_probe_at=now + probe_after_seconds,
             )
-        )
+        ).rowcount
+    return bool(changed)
 
 
-def resume_account(engine: sa.Engine, account: str) -> None:
-    """Let the account's deliveries go again."""
+def resume_account(engine: sa.Engine, account: str, operator: bool = False) -> bool:
+    """Let the account's deliveries go again; return whether it was paused.
+
+    A probe (operator=False) lifts only a pause LeadSquared caused; an
+    operator lifts either.
+    """
     with engine.begin() as connection:
-        connection.execute(
-            sa.update(account_state)
-            .where(account_state.c.account == account)
-            .values(paused=False, paused_reason=None)
-        )
+        statement = sa.update(account_state).where(account_state.c.account == account, account_state.c.paused)
+        if not operator:
+            statement = statement.where(_NOT_BY_OPERATOR)
+        changed = connection.execute(
+            statement.values(paused=False, paused_reason=None, paused_by=None, paused_at=None)
+        ).rowcount
+    return bool(changed)
 
 
 def postpone_probe(engine: sa.Engine, account: str, probe_after_seconds: float) -> None:
@@ -54,7 +80,9 @@ def accounts_due_for_probe(engine: sa.Engine) -> list[str]:
         return list(
             connection.execute(
                 sa.select(account_state.c.account).where(
-                    account_state.c.paused, account_state.c.next_probe_at <= server_now(connection)
+                    account_state.c.paused,
+                    _NOT_BY_OPERATOR,
+                    account_state.c.next_probe_at <= server_now(connection),
                 )
             ).scalars()
         )

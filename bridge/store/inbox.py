@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.compiler import SQLCompiler
 
 from bridge.store.dialect import is_sqlite, upsert
-from bridge.store.tables import EventStatus, events
+from bridge.store.tables import EventStatus, event_duplicates, events
 
 # Idle workers LISTEN on this channel (bridge/store/wake.py) for new events.
 EVENTS_CHANNEL = "bridge_events"
@@ -54,6 +55,9 @@ class Inbox:
     no round trip more, sent at the commit, and only for a new event, not for
     a duplicate; at most once per NOTIFY_COALESCE_SECONDS per process. wake =
     "poll" (a pooler that cannot LISTEN) sends nothing.
+
+    A repeat of a known delivery is recorded in event_duplicates, in the same
+    transaction, so the console can show when each redelivery came.
     """
 
     def __init__(
@@ -76,12 +80,19 @@ class Inbox:
             self._insert_notifying = _Compiled(notifying, engine.dialect)
         self._notified_at = -NOTIFY_COALESCE_SECONDS  # on self.clock; threads race on it harmlessly
         self._find = _Compiled(_FIND_EVENT, engine.dialect)
+        self._repeat = _Compiled(_RECORD_REPEAT, engine.dialect)
         self._begin = "BEGIN IMMEDIATE" if is_sqlite(engine) else None
 
     def insert(
-        self, source: str, idempotency_key: str, event_type: str | None, body: bytes, received_at: float
+        self,
+        source: str,
+        idempotency_key: str,
+        event_type: str | None,
+        body: bytes,
+        received_at: float,
+        headers: Mapping[str, str] | None = None,
     ) -> Accepted:
-        """Store a delivery once; a known (source, key) returns the first one's id."""
+        """Store a delivery once; a known (source, key) returns the first one's id and records the repeat."""
         params = {
             "source": source,
             "idempotency_key": idempotency_key,
@@ -89,6 +100,8 @@ class Inbox:
             "body": body,
             "received_at": received_at,
             "status": EventStatus.RECEIVED.value,
+            # The driver cursor applies no SQLAlchemy type: the JSON column gets its text.
+            "headers": None if headers is None else json.dumps(dict(headers)),
         }
         try:
             return self._insert_once(params)
@@ -113,7 +126,10 @@ class Inbox:
             now = self.clock()
             insert = self._statement_for(now)
             new_id = insert.first(cursor, params)
-            existing: Any = None if new_id is not None else self._find.first(cursor, params)
+            existing: Any = None
+            if new_id is None:
+                existing = self._find.first(cursor, params)
+                self._repeat.run(cursor, {**params, "event_id": existing})
             connection.commit() if self._begin is None else cursor.execute("COMMIT")
             if insert is self._insert_notifying and new_id is not None:
                 self._notified_at = now
@@ -145,16 +161,23 @@ class _Compiled:
 
     def first(self, cursor: Any, params: dict[str, Any]) -> Any:
         """Run with these parameters; return the first column of the first row, if any."""
-        args = tuple(params[name] for name in self.positions) if self.positions else params
-        cursor.execute(self.sql, args)
+        self.run(cursor, params)
         row = cursor.fetchone()
         return None if row is None else row[0]
 
+    def run(self, cursor: Any, params: dict[str, Any]) -> None:
+        """Run with these parameters, reading nothing back."""
+        args = tuple(params[name] for name in self.positions) if self.positions else params
+        cursor.execute(self.sql, args)
 
-_INSERTED = ("source", "idempotency_key", "event_type", "body", "received_at", "status")
+
+_INSERTED = ("source", "idempotency_key", "event_type", "body", "received_at", "status", "headers")
 _FIND_EVENT = sa.select(events.c.id).where(
     events.c.source == sa.bindparam("source"),
     events.c.idempotency_key == sa.bindparam("idempotency_key"),
+)
+_RECORD_REPEAT = sa.insert(event_duplicates).values(
+    event_id=sa.bindparam("event_id"), source=sa.bindparam("source"), received_at=sa.bindparam("received_at")
 )
 
 

@@ -1,4 +1,4 @@
-"""The store's schema: inbox (events), outbox (activities), limiter, account state, look-up cache, workers.
+"""The store's schema: inbox, outbox, limiter, account state, look-up cache, workers, operator history.
 
 Times are float seconds since the epoch, so that SQLite and PostgreSQL compare
 them the same way and the rate limiter can reason in fractions of a second.
@@ -52,8 +52,16 @@ events = sa.Table(
     sa.Column("received_at", sa.Float, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("reason", sa.Text),
+    # The delivery's headers as a JSON object, signature and token values masked before storing
+    # (bridge/sources/headers.py): what an operator sees of how it came, never a credential.
+    sa.Column("headers", sa.JSON),
     sa.UniqueConstraint("source", "idempotency_key", name="uq_events_source_key"),
     sa.Index("ix_events_status_id", "status", "id"),
+    # The console's source and time filters, walked newest first and cut at a page (keyset).
+    # Each index costs every webhook's insert, so a key is found through the unique index
+    # with the source named (all configured sources where none is), and a type by scanning.
+    sa.Index("ix_events_source_id", "source", "id"),
+    sa.Index("ix_events_received_at", "received_at"),
 )
 
 activities = sa.Table(
@@ -88,6 +96,9 @@ activities = sa.Table(
     sa.Index("ix_activities_opportunity", "account", "opportunity_id", "status", "id"),
     sa.Index("ix_activities_event", "event_id"),
     sa.Index("ix_activities_lookup", "account", "lookup_key", "status", "id"),
+    # The console: an opportunity's activities whatever their account, and a status's newest first.
+    sa.Index("ix_activities_opportunity_id", "opportunity_id"),
+    sa.Index("ix_activities_status_id", "status", "id"),
 )
 
 # Opportunity ids found by look-ups, shared by every worker process until expires_at.
@@ -126,6 +137,10 @@ account_state = sa.Table(
     sa.Column("paused", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("paused_reason", sa.Text),
     sa.Column("next_probe_at", sa.Float, nullable=False, server_default="0"),
+    # Who paused it (PausedBy) and when, on the database's clock: an operator's pause is
+    # never lifted by a probe, only by a resume.
+    sa.Column("paused_by", sa.String(16)),
+    sa.Column("paused_at", sa.Float),
 )
 
 # One row per worker process, its heartbeat written by the database's clock
@@ -140,4 +155,128 @@ workers = sa.Table(
     sa.Column("beat_at", sa.Float, nullable=False),
     sa.Column("stopped_at", sa.Float),  # set by a clean stop; NULL while running or after a crash
     sa.Index("ix_workers_beat_at", "beat_at"),
+)
+
+
+class PausedBy(enum.StrEnum):
+    """Who paused an account."""
+
+    LEADSQUARED = "leadsquared"  # a 401: probes resume it once the keys are accepted again
+    OPERATOR = "operator"  # a person: only a resume lets deliveries go again
+
+
+class CallKind(enum.StrEnum):
+    """What a LeadSquared call was for."""
+
+    DELIVERY = "delivery"  # a bulk post of up to 25 activities
+    LOOKUP = "lookup"  # a search for a lead or its opportunity
+    RECONCILE = "reconcile"  # a read of an opportunity's activities, to settle unknown ones
+    PROBE = "probe"  # a check of a paused account's keys
+
+
+# Every call made to LeadSquared, written after its answer: what an activity's
+# timeline, the console's counts and the metrics read. No URL, header or key.
+lsq_calls = sa.Table(
+    "lsq_calls",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("account", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # CallKind
+    sa.Column("opportunity_id", sa.String(255)),
+    sa.Column("started_at", sa.Float, nullable=False),
+    sa.Column("duration_seconds", sa.Float, nullable=False),
+    # Time the call spent waiting for its slot in the account's window before it left.
+    sa.Column("waited_seconds", sa.Float, nullable=False, server_default="0"),
+    sa.Column("http_status", sa.Integer),  # None: no answer came
+    sa.Column("outcome", sa.String(32), nullable=False),  # the typed outcome, e.g. posted, rate_limited
+    sa.Column("reaction", sa.String(16), nullable=False),  # what the bridge did about it (gate.Reaction)
+    sa.Column("exception_type", sa.String(255)),
+    sa.Column("message", sa.Text),
+    sa.Column("rows", sa.Integer, nullable=False, server_default="0"),
+    sa.Index("ix_lsq_calls_account_started", "account", "started_at"),
+    sa.Index("ix_lsq_calls_started", "started_at"),
+)
+
+# Which activities rode in each call, with LeadSquared's answer for that row.
+lsq_call_activities = sa.Table(
+    "lsq_call_activities",
+    metadata,
+    sa.Column("call_id", Id, sa.ForeignKey("lsq_calls.id"), primary_key=True, autoincrement=False),
+    sa.Column("activity_id", Id, sa.ForeignKey("activities.id"), primary_key=True, autoincrement=False),
+    # The ProspectActivityId of a created row, or LeadSquared's message for a row it refused.
+    sa.Column("result", sa.Text),
+    sa.Index("ix_lsq_call_activities_activity", "activity_id"),
+)
+
+# Each repeat of an accepted delivery: when it came. The event itself is stored once.
+event_duplicates = sa.Table(
+    "event_duplicates",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("event_id", Id, sa.ForeignKey("events.id"), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("received_at", sa.Float, nullable=False),
+    sa.Index("ix_event_duplicates_event", "event_id"),
+    sa.Index("ix_event_duplicates_source_at", "source", "received_at"),
+)
+
+# Refused deliveries to configured sources, counted per minute and reason code: a
+# flood of bad signatures adds to a count, never a row per request.
+intake_refusals = sa.Table(
+    "intake_refusals",
+    metadata,
+    sa.Column("source", sa.String(64), primary_key=True),
+    sa.Column("minute", sa.Float, primary_key=True),  # the minute's start, seconds since the epoch
+    sa.Column("error", sa.String(64), primary_key=True),  # the refusal's code, e.g. bad_signature
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+# Every operator action and login, from the console, the API or the command line.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),  # "console", "api" or "cli:<user>"
+    sa.Column("address", sa.String(64)),  # the client address of a console or API request
+    sa.Column("action", sa.String(32), nullable=False),  # replay, retry, resolve, pause, login_failed, ...
+    sa.Column("target", sa.Text),  # an id, an account, or the filter as a query string
+    sa.Column("rows", sa.Integer),
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_audit_log_action_address_at", "action", "address", "at"),
+    sa.Index("ix_audit_log_at", "at"),
+)
+
+
+class JobStatus(enum.StrEnum):
+    """Where an operator's bulk action is."""
+
+    QUEUED = "queued"  # waiting for a worker
+    RUNNING = "running"  # a worker works through it in chunks, cursor after cursor
+    DONE = "done"  # every matching row was handled
+    CANCELLED = "cancelled"  # stopped on request; the rows handled before stay handled
+    FAILED = "failed"  # stopped by an error; `error` says which
+
+
+# Bulk actions by filter, run by a worker in chunks that each move the cursor.
+operator_jobs = sa.Table(
+    "operator_jobs",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("filter", sa.JSON, nullable=False),
+    sa.Column("requested_by", sa.String(128), nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),  # rows that matched when it was asked for
+    sa.Column("processed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("changed", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cursor", Id),  # the last row id handled; the next chunk starts after it
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("claimed_by", sa.String(128)),
+    sa.Column("claim_expires_at", sa.Float),
+    sa.Column("started_at", sa.Float),
+    sa.Column("finished_at", sa.Float),
+    sa.Column("error", sa.Text),
+    sa.Index("ix_operator_jobs_status_id", "status", "id"),
 )

@@ -6,16 +6,19 @@ import logging
 import time
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, request
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from bridge.config.settings import Network, SourceSettings
 from bridge.services import Services
+from bridge.sources.headers import credential_headers, stored_headers
 from bridge.sources.kind import SourceKind
 from bridge.sources.payload import Payload, bounded_key, event_type_problem
 from bridge.sources.signatures import SignatureError
 from bridge.sources.signatures.scheme import TokenScheme
 from bridge.store.inbox import Inbox
+from bridge.store.intake import count_refusal
 from bridge.web.addresses import client_address
 
 bp = Blueprint("receiver", __name__)
@@ -52,15 +55,26 @@ def receive(source_name: str, path_token: str | None = None) -> Answer:
         log.warning(
             refusal.message, extra={"action": "reject", "source": source_name, "reason": refusal.error}
         )
+        if refusal.error != "unknown_source":
+            count(services, source_name, refusal.error)
         return refusal.answer()
     key = bounded_key(kind.idempotency_key(request.headers, body, payload))
+    headers = stored_headers(request.headers.items(), credential_headers(kind), source.secrets)
     inbox: Inbox = current_app.extensions["bridge_inbox"]
-    accepted = inbox.insert(source_name, key, event_type, body, time.time())
+    accepted = inbox.insert(source_name, key, event_type, body, time.time(), headers)
     status, code = ("accepted", 202) if accepted.is_new else ("duplicate", 200)
     # DEBUG: the event row is the record of an acceptance, and a log line per
     # webhook cost a fifth of an ack's CPU. Refusals are WARNING, above.
     log.debug(status, extra={"action": status, "source": source_name, "event_id": accepted.event_id})
     return {"status": status, "event_id": accepted.event_id}, code
+
+
+def count(services: Services, source_name: str, error: str) -> None:
+    """Count a refusal for the console; a store that cannot take it leaves the answer as it is."""
+    try:
+        count_refusal(services.engine, source_name, error, time.time())
+    except sa.exc.SQLAlchemyError:
+        log.warning("could not count a refusal", extra={"action": "reject", "source": source_name})
 
 
 def configured_source(services: Services, name: str) -> tuple[SourceSettings, SourceKind]:
