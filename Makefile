@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test unit lint bench
+.PHONY: run test unit lint bench browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +24,21 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-test: lint
+test: lint browser
 	$(BIN)/pytest -q
+
+# The browser tests drive Debian's Chromium through Debian's chromedriver; nothing downloads a browser of
+# its own. Installed here when missing and we can (root with apt-get, as CI is); otherwise they are skipped.
+BROWSER_PACKAGES := chromium chromium-driver
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing $(BROWSER_PACKAGES) for the browser tests"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BROWSER_PACKAGES); \
+	else \
+		echo "The browser tests need /usr/bin/chromium and /usr/bin/chromedriver and will be skipped:"; \
+		echo "install Debian's $(BROWSER_PACKAGES) (sudo apt-get install $(BROWSER_PACKAGES))."; \
+	fi
 
 # The unit tier alone: decisions with fakes, no database, socket or sleep (seconds, not minutes).
 unit: $(VENV)/.dev
