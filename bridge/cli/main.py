@@ -31,7 +31,10 @@ Procfile); these commands are the rest.
 
 
 class CommandLine(click.Group):
-    """A group that lists its commands in the order they were added and exits with their status."""
+    """A group that lists its commands in the order they were added and exits with their status.
+
+    A command returns its exit status; one that returns None, as a plain click command does, exits 0.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Return the command names in registration order: up first, as a newcomer reads them."""
@@ -45,7 +48,7 @@ class CommandLine(click.Group):
             click.echo("configuration error:\n  " + "\n  ".join(error.problems), err=True)
             status = 2
         # Exiting here, not in main, gives click's test runner and standalone calls the same status.
-        ctx.exit(int(status))
+        ctx.exit(0 if status is None else int(status))
 
 
 @click.group(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
-from bridge.cli.main import cli, main
+from bridge.cli.main import CommandLine, cli, main
 from bridge.sources.registry import SourceRegistry
 from tests.conftest import ROOT
 
@@ -88,3 +89,13 @@ def test_the_group_gives_clicks_runner_the_commands_exit_status(tmp_path: Path) 
     result = CliRunner().invoke(cli, ["transform", "razorpay", str(tmp_path / "none.json")], obj=environ)
     assert result.exit_code == 1
     assert "cannot transform:" in result.output
+
+
+def test_a_returned_status_is_the_exit_status_and_none_is_0() -> None:
+    """In a CommandLine group a command's returned int is its exit status; a plain one (None) exits 0."""
+    group = CommandLine("probe")
+    group.add_command(click.Command("quiet", callback=lambda: None))
+    group.add_command(click.Command("failing", callback=lambda: 3))
+    assert CliRunner().invoke(group, ["quiet"]).exit_code == 0
+    assert CliRunner().invoke(group, ["failing"]).exit_code == 3
+    assert group.main(["failing"], standalone_mode=False) == 3
