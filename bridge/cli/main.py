@@ -140,13 +140,14 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
 def run_worker(_args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """Run the worker until SIGTERM or SIGINT."""
     from bridge.observe.logs import configure_logging
+    from bridge.operate.jobs import JobRunner
     from bridge.pipeline.worker import Worker
     from bridge.store.migrate import ensure_current
 
     wired = services.build_services(environ, services.source_registry(), process="worker")
     configure_logging(wired.settings.secret_values())
     ensure_current(wired.engine)
-    worker = Worker(wired)
+    worker = Worker(wired, chores=[JobRunner])
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping on signal", extra={"action": "stop", "signal": signal.Signals(signum).name})

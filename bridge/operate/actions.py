@@ -175,14 +175,16 @@ def resume(services: Services, account: str, actor: Actor, now: float) -> Action
     return result
 
 
-def audit(engine: sa.Engine, actor: Actor, result: ActionResult, target: str, now: float) -> None:
-    """Write the audit entry of an action that went through."""
+def audit(
+    engine: sa.Engine, actor: Actor, result: ActionResult, target: str, now: float, rows: int | None = None
+) -> None:
+    """Write the audit entry of an action that went through: rows it changed, unless rows says otherwise."""
     entry = AuditEntry(
         at=now,
         actor=actor.name,
         action=result.action,
         target=target,
-        rows=result.changed,
+        rows=result.changed if rows is None else rows,
         detail=result.detail,
         address=actor.address,
     )

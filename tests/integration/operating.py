@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from bridge.operate.actions import Actor
+from bridge.operate.jobs import JobRunner
+from bridge.pipeline.worker import Chore, Worker
 from bridge.services import Services
 from bridge.store.tables import audit_log
 from tests.conftest import TEST_CONFIG
@@ -57,3 +59,11 @@ def run_worker_for(services: Services, seconds: float) -> None:
     until = time.monotonic() + seconds
     run_worker_until(services, lambda: time.monotonic() > until, timeout=seconds + 10)
 
+
+def job_worker(services: Services, chunk_size: int = 200) -> Worker:
+    """Return a worker that runs bulk jobs in chunks of chunk_size, looking for one every 50 ms."""
+
+    def runner(wired: Services, worker_id: str) -> Chore:
+        return JobRunner(wired, worker_id, chunk_size=chunk_size, look_every_seconds=0.05)
+
+    return Worker(services, chores=[runner])
