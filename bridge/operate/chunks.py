@@ -8,7 +8,7 @@ read may be stale by then: every change is conditional on the row's status
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -18,7 +18,7 @@ from bridge.operate.actions import ResolveHow, queue_remapped, remap
 from bridge.operate.filters import ActivityFilter, EventFilter, activity_conditions, event_conditions
 from bridge.services import Services
 from bridge.store import requeue
-from bridge.store.tables import activities
+from bridge.store.tables import EventStatus, activities, events
 
 
 @dataclass(frozen=True)
@@ -27,9 +27,8 @@ class Chunk:
 
     rows: int
     cursor: int | None  # the last id read; None when none was
-    apply: Callable[
-        [sa.Connection], int
-    ]  # makes the change in the caller's transaction; returns rows changed
+    # Makes the change in the caller's transaction; returns how many rows it changed.
+    apply: Callable[[sa.Connection], int]
 
 
 def next_chunk(
@@ -55,7 +54,7 @@ def next_chunk(
 
 def _replay_chunk(services: Services, wanted: EventFilter, cursor: int, size: int, now: float) -> Chunk:
     """Read and transform the next events; queueing what they yield is the change."""
-    conditions = event_conditions(wanted, list(services.settings.sources))
+    conditions = replay_conditions(wanted, list(services.settings.sources))
     with services.engine.connect() as connection:
         states = requeue.events_after(connection, conditions, cursor, size)
     remapped = [remap(services, state.event) for state in states]
@@ -64,6 +63,11 @@ def _replay_chunk(services: Services, wanted: EventFilter, cursor: int, size: in
         return sum(queue_remapped(connection, each, now).requeued.changed for each in remapped)
 
     return Chunk(len(states), states[-1].event.id if states else None, queue)
+
+
+def replay_conditions(wanted: EventFilter, sources: Sequence[str]) -> list[sa.ColumnElement[bool]]:
+    """Return the conditions on the events a replay takes: the filter's, on events transformed already."""
+    return [*event_conditions(wanted, sources), events.c.status != EventStatus.RECEIVED]
 
 
 def _activity_ids(engine: sa.Engine, wanted: ActivityFilter, cursor: int, size: int) -> list[int]:

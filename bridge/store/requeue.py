@@ -78,7 +78,11 @@ def load_event(engine: sa.Engine, event_id: int) -> EventState | None:
 def events_after(
     connection: sa.Connection, conditions: Sequence[sa.ColumnElement[bool]], cursor: int, limit: int
 ) -> list[EventState]:
-    """Return up to limit transformed, ignored or failed events matching conditions, ids above cursor."""
+    """Return up to limit transformed, ignored or failed events matching conditions, ids above cursor.
+
+    Never a received one, whatever the conditions: the worker's transform
+    inserts its activities without looking for keys already there.
+    """
     query = (
         _EVENT_COLUMNS.where(*conditions, events.c.id > cursor, events.c.status != EventStatus.RECEIVED)
         .order_by(events.c.id)
