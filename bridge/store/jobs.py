@@ -98,14 +98,7 @@ def claim_job(
     engine: sa.Engine, worker_id: str, now: float, lease_seconds: float, stale_seconds: float
 ) -> JobRow | None:
     """Take the oldest job that is queued, or running with no live worker holding it; None if none is."""
-    abandoned = sa.or_(
-        operator_jobs.c.claim_expires_at < now,
-        operator_jobs.c.claimed_by.in_(workers.gone(engine, stale_seconds)),
-    )
-    claimable = sa.or_(
-        operator_jobs.c.status == JobStatus.QUEUED,
-        sa.and_(operator_jobs.c.status == JobStatus.RUNNING, abandoned),
-    )
+    claimable = _claimable(engine, now, stale_seconds)
     query = (
         sa.select(operator_jobs.c.id)
         .where(claimable)
@@ -172,6 +165,18 @@ def stop_job(
             )
         ).rowcount
     return bool(stopped)
+
+
+def _claimable(engine: sa.Engine, now: float, stale_seconds: float) -> sa.ColumnElement[bool]:
+    """Return the condition on a job a worker may take: queued, or its holder's lease or heartbeat gone."""
+    abandoned = sa.or_(
+        operator_jobs.c.claim_expires_at < now,
+        operator_jobs.c.claimed_by.in_(workers.gone(engine, stale_seconds)),
+    )
+    return sa.or_(
+        operator_jobs.c.status == JobStatus.QUEUED,
+        sa.and_(operator_jobs.c.status == JobStatus.RUNNING, abandoned),
+    )
 
 
 def _held_by(job_id: int, worker_id: str) -> sa.ColumnElement[bool]:
