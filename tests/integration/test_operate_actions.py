@@ -213,6 +213,8 @@ def test_unknown_activities_are_resolved_by_hand_both_ways(
     first, second = activity_rows(services)
     now = time.time()
     settled_result = resolve_activity(services.engine, first.id, "delivered", OPERATOR, now)
+    # The sandbox did store both rows: a repost takes the operator's word, so this one goes twice,
+    # which is why only an operator may say it and only of an unknown row.
     reposted = resolve_activity(services.engine, second.id, "repost", OPERATOR, now)
     assert (settled_result.changed, reposted.changed) == (1, 1)
     first, second = activity_rows(services)
@@ -222,6 +224,7 @@ def test_unknown_activities_are_resolved_by_hand_both_ways(
         resolve_activity(services.engine, second.id, "delivered", OPERATOR, now)
     run_worker_until(services, settled(services))
     assert [row.status for row in activity_rows(services)] == ["delivered", "delivered"]
+    assert len(sandbox_received(sandbox.url)["activities"]) == 3
     assert [(e.action, e.target) for e in audit_rows(services)] == [
         ("resolve", str(first.id)),
         ("resolve", str(second.id)),
