@@ -3,8 +3,9 @@
 Lists are walked newest first by keyset (id < after, never OFFSET), so a page
 costs the same at the millionth row as at the first, and rows that arrive
 between two pages neither repeat nor push others off. Everything a person
-reads here is masked (bridge/observe/masking.py). An activity's calls are
-read by bridge/operate/timeline.py.
+reads here is masked (bridge/observe/masking.py). The overview
+(overview.py, traffic.py) and the needs-attention groups (attention.py) are
+imported from here too, so every reader finds the read side in one module.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 
 from bridge.observe.masking import mask_payload, mask_text
+from bridge.operate.attention import AttentionGroup, needs_attention
 from bridge.operate.filters import ActivityFilter, EventFilter, activity_conditions, event_conditions
+from bridge.operate.overview import AccountOverview, Overview, WorkerOverview, overview
 from bridge.operate.timeline import CallSummary, activity_calls
+from bridge.operate.traffic import HourCounts, SourceOverview
 from bridge.store.tables import activities, event_duplicates, events
 
 T = TypeVar("T")
@@ -267,16 +271,24 @@ def _activity_summary(row: sa.Row[*tuple[Any, ...]]) -> ActivitySummary:
 
 
 __all__ = [
+    "AccountOverview",
     "ActivityDetail",
     "ActivitySummary",
+    "AttentionGroup",
     "CallSummary",
     "EventDetail",
     "EventSummary",
+    "HourCounts",
+    "Overview",
     "Page",
+    "SourceOverview",
+    "WorkerOverview",
     "count_activities",
     "count_events",
     "event_detail",
     "list_activities",
     "list_events",
+    "needs_attention",
+    "overview",
     "shown_payload",
 ]
