@@ -107,9 +107,9 @@ def _per_hour(
     total = sa.func.count() if weight is None else sa.func.sum(weight)
     query = sa.select(source, hour, total).where(source.in_(names), at >= start).group_by(source, hour)
     counts = {name: [0] * HOURS_CHARTED for name in names}
-    for name, number_of_hours, number in connection.execute(query):
-        # A time a clock ahead of now's put later than now counts in the last hour.
-        counts[name][min(int(number_of_hours), HOURS_CHARTED - 1)] += int(number or 0)
+    for name, hour_since_start, number in connection.execute(query):
+        # A time later than now (a web process's clock ahead of the caller's) counts in the last hour.
+        counts[name][min(int(hour_since_start), HOURS_CHARTED - 1)] += int(number or 0)
     return counts
 
 
