@@ -21,7 +21,7 @@ from bridge.config.load import Configuration, configured_kinds, database_url, lo
 from bridge.config.settings import DEFAULT_CONFIG_PATH, Settings
 from bridge.sources.kind import SourceKind
 from bridge.sources.registry import SourceRegistry
-from bridge.store.engine import make_engine
+from bridge.store.engine import make_engine, make_reader
 from transforms import REGISTRY
 
 
@@ -41,6 +41,11 @@ class Services:
         if self.loaded_kinds is not None:
             return self.loaded_kinds
         return configured_kinds(self.settings, self.registry)
+
+    @cached_property
+    def reader(self) -> sa.Engine:
+        """Return the engine an operator's reads go through: on SQLite, one that holds up no writer."""
+        return make_reader(self.engine, self.settings.database.web_pool_size)
 
 
 def environment() -> Mapping[str, str]:

@@ -47,7 +47,7 @@ def list_events(environ: Mapping[str, str], /, **options: Any) -> int:
 
     wired = open_services(environ)
     wanted = parse_event_filter(filter_values(options, EVENT_OPTIONS), time.time())
-    page = query(wired.engine, wanted, list(wired.settings.sources), options["after"], options["limit"])
+    page = query(wired.reader, wanted, list(wired.settings.sources), options["after"], options["limit"])
     if options["as_json_output"]:
         click.echo(as_json(page))
         return 0
@@ -69,7 +69,7 @@ def show_event(environ: Mapping[str, str], /, event_id: int, as_json_output: boo
     """Show one event: headers, masked payload, repeats, and each activity's calls."""
     from bridge.operate.queries import event_detail
 
-    detail = event_detail(open_services(environ).engine, event_id)
+    detail = event_detail(open_services(environ).reader, event_id)
     if detail is None:
         click.echo(f"no event {event_id}", err=True)
         return 1
@@ -124,7 +124,7 @@ def list_activities(environ: Mapping[str, str], /, **options: Any) -> int:
 
     wired = open_services(environ)
     wanted = parse_activity_filter(filter_values(options, ACTIVITY_OPTIONS), time.time())
-    page = query(wired.engine, wanted, options["after"], options["limit"])
+    page = query(wired.reader, wanted, options["after"], options["limit"])
     if options["as_json_output"]:
         click.echo(as_json(page))
         return 0

@@ -64,7 +64,7 @@ def open_services(environ: Mapping[str, str]) -> Services:
 
     wired = services.build_services(environ, services.source_registry())
     # The command's pooled connections close with it, not whenever the interpreter gets round to it.
-    click.get_current_context().call_on_close(wired.engine.dispose)
+    click.get_current_context().call_on_close(lambda: close(wired))
     ensure_current(wired.engine)
     return wired
 
@@ -73,3 +73,10 @@ def actor_of(environ: Mapping[str, str]) -> Actor:
     """Return the operator as the audit log names them: cli:<login name>."""
     user = environ.get("USER") or environ.get("LOGNAME") or "unknown"
     return Actor(f"cli:{user}")
+
+
+def close(wired: Services) -> None:
+    """Close the store's connections, the reader's too where one was opened."""
+    wired.engine.dispose()
+    if "reader" in wired.__dict__ and wired.reader is not wired.engine:
+        wired.reader.dispose()

@@ -39,6 +39,33 @@ def make_engine(
     return engine
 
 
+def make_reader(engine: sa.Engine, pool_size: int = DEFAULT_POOL_SIZE) -> sa.Engine:
+    """Return an engine for the operator's reads: on SQLite, deferred read-only transactions.
+
+    Every transaction of the main engine begins IMMEDIATE, holding the write
+    lock while it runs: a console page reading a million rows would hold up
+    every webhook behind it. A deferred transaction in WAL mode reads a
+    snapshot beside the writers. PostgreSQL's readers never block writers,
+    so there the engine itself is returned.
+    """
+    if engine.dialect.name != "sqlite":
+        return engine
+    reader = sa.create_engine(engine.url, pool_size=pool_size, max_overflow=0, hide_parameters=True)
+    sa.event.listen(reader, "connect", _configure_sqlite_reader)
+    sa.event.listen(reader, "begin", _begin_deferred)
+    return reader
+
+
+def _configure_sqlite_reader(dbapi_connection: Any, record: Any) -> None:
+    _configure_sqlite_connection(dbapi_connection, record)
+    # A write through the reader is a bug: refuse it rather than take the lock.
+    dbapi_connection.execute("PRAGMA query_only=ON")
+
+
+def _begin_deferred(connection: sa.Connection) -> None:
+    connection.connection.driver_connection.execute("BEGIN")  # type: ignore[union-attr]
+
+
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     # Take transaction control from the sqlite3 module, which would otherwise
     # begin lazily and deferred: a deferred reader that later writes can fail
@@ -59,4 +86,3 @@ def _begin_immediate(connection: sa.Connection) -> None:
     # Sent on the driver's connection: this runs once per webhook, and going
     # through SQLAlchemy's statement machinery cost a sixth of an ack's CPU.
     connection.connection.driver_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
-

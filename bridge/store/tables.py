@@ -8,10 +8,33 @@ The migrations in bridge/store/migrations create exactly these tables.
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import sqlalchemy as sa
 
+from bridge.observe.masking import mask_text
+
 metadata = sa.MetaData()
+# Characters of a reason or last error kept: any reason an operator needs, and an index
+# entry PostgreSQL's btree still takes (at most 4 bytes a character, under its ~2.7 KB).
+MAX_OPERATOR_TEXT = 500
+
+
+class OperatorText(sa.types.TypeDecorator[str]):
+    """Text an operator reads (a reason, a last error, LeadSquared's message): masked and cut when stored.
+
+    Every write and every comparison goes through the same masking, so an
+    exact filter on a stored reason matches, a link to its group carries no
+    email, phone or PAN, and the column can be indexed.
+    """
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> Any:
+        """Return the value as it is stored: masked, at most MAX_OPERATOR_TEXT characters."""
+        return None if value is None else mask_text(str(value))[:MAX_OPERATOR_TEXT]
+
 
 # BIGINT on PostgreSQL; SQLite only auto-increments a column typed INTEGER.
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -51,7 +74,7 @@ events = sa.Table(
     sa.Column("body", sa.LargeBinary, nullable=False),
     sa.Column("received_at", sa.Float, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("reason", sa.Text),
+    sa.Column("reason", OperatorText),
     # The delivery's headers as a JSON object, signature and token values masked before storing
     # (bridge/sources/headers.py): what an operator sees of how it came, never a credential.
     sa.Column("headers", sa.JSON),
@@ -62,6 +85,17 @@ events = sa.Table(
     # with the source named (all configured sources where none is), and a type by scanning.
     sa.Index("ix_events_source_id", "source", "id"),
     sa.Index("ix_events_received_at", "received_at"),
+)
+# Needs attention: failed and ignored events grouped by reason, a small part of the table.
+# SQLite uses a partial index only for a query naming the same statuses, in this order.
+ATTENTION_EVENT_STATUSES = ("failed", "ignored")
+sa.Index(
+    "ix_events_attention",
+    events.c.status,
+    events.c.reason,
+    events.c.received_at,
+    sqlite_where=events.c.status.in_(ATTENTION_EVENT_STATUSES),
+    postgresql_where=events.c.status.in_(ATTENTION_EVENT_STATUSES),
 )
 
 activities = sa.Table(
@@ -82,7 +116,7 @@ activities = sa.Table(
     sa.Column("claim_expires_at", sa.Float),
     sa.Column("prospect_activity_id", sa.String(64)),
     sa.Column("delivered_at", sa.Float),
-    sa.Column("last_error", sa.Text),
+    sa.Column("last_error", OperatorText),
     # A bridge.leadsquared.activity.LeadLookup as JSON, and its key: rows awaiting one lead share a search.
     sa.Column("lookup", sa.JSON),
     sa.Column("lookup_key", sa.String(64)),
@@ -99,6 +133,15 @@ activities = sa.Table(
     # The console: an opportunity's activities whatever their account, and a status's newest first.
     sa.Index("ix_activities_opportunity_id", "opportunity_id"),
     sa.Index("ix_activities_status_id", "status", "id"),
+)
+ATTENTION_ACTIVITY_STATUSES = ("dead", "unknown", "unresolved")
+sa.Index(
+    "ix_activities_attention",
+    activities.c.status,
+    activities.c.last_error,
+    activities.c.created_at,
+    sqlite_where=activities.c.status.in_(ATTENTION_ACTIVITY_STATUSES),
+    postgresql_where=activities.c.status.in_(ATTENTION_ACTIVITY_STATUSES),
 )
 
 # Opportunity ids found by look-ups, shared by every worker process until expires_at.
@@ -191,7 +234,7 @@ lsq_calls = sa.Table(
     sa.Column("outcome", sa.String(32), nullable=False),  # the typed outcome, e.g. posted, rate_limited
     sa.Column("reaction", sa.String(16), nullable=False),  # what the bridge did about it (gate.Reaction)
     sa.Column("exception_type", sa.String(255)),
-    sa.Column("message", sa.Text),
+    sa.Column("message", OperatorText),
     sa.Column("rows", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_lsq_calls_account_started", "account", "started_at"),
     sa.Index("ix_lsq_calls_started", "started_at"),

@@ -11,10 +11,14 @@ from bridge.sandbox import SandboxServer
 from bridge.services import Services
 from bridge.sources.headers import MASKED
 from bridge.store.accounts import accounts_due_for_probe, pause_account, resume_account
+from bridge.store.inbox import Inbox, mark_event
 from bridge.store.tables import (
+    MAX_OPERATOR_TEXT,
+    EventStatus,
     PausedBy,
     account_state,
     event_duplicates,
+    events,
     intake_refusals,
     lsq_call_activities,
     lsq_calls,
@@ -140,3 +144,17 @@ def test_leadsquareds_pause_is_probed_and_keeps_the_time_it_began(services: Serv
     assert second.paused_at == first.paused_at and second.paused_by == "leadsquared"
     assert accounts_due_for_probe(engine) == ["main"]
     assert resume_account(engine, "main")
+
+
+def test_a_reason_is_stored_masked_and_cut_so_it_can_be_shown_linked_and_indexed(services: Services) -> None:
+    """An email, phone and PAN in a reason never reach the store; a long reason is cut to the limit."""
+    event = Inbox(services.engine).insert("razorpay", "evt_M1", None, b"{}", time.time())
+    reason = "no opportunity id: notes holds 'lead@example.com' +919800000001 ABCDE1234F " + "x" * 900
+    with services.engine.begin() as connection:
+        mark_event(connection, event.event_id, EventStatus.FAILED, reason)
+        stored = connection.execute(sa.select(events.c.reason)).scalar_one()
+        exact = connection.execute(sa.select(sa.func.count()).where(events.c.reason == reason)).scalar_one()
+    assert "lead@example.com" not in stored and "l***@example.com" in stored
+    assert "9800000001" not in stored and "ABCDE1234F" not in stored
+    assert len(stored) == MAX_OPERATOR_TEXT
+    assert exact == 1  # a filter on the reason as given is masked and cut alike

@@ -15,7 +15,7 @@ from bridge.leadsquared.activity import Activity
 from bridge.store import claims, outbox, transitions
 from bridge.store.accounts import accounts_due_for_probe, pause_account, postpone_probe
 from bridge.store.dialect import server_now
-from bridge.store.engine import make_engine
+from bridge.store.engine import make_engine, make_reader
 from bridge.store.inbox import Inbox
 from bridge.store.limiter import LOWERED_LIMIT_SECONDS, block_for, reserve_call
 from bridge.store.migrate import SchemaNotCurrent, ensure_current, upgrade_to_head
@@ -227,3 +227,22 @@ def test_an_engine_opens_no_more_connections_than_its_pool(database_url: str) ->
         first.close()
         second.close()
     engine.dispose()
+
+
+def test_an_operators_long_read_holds_up_no_webhook_and_cannot_write(database_url: str) -> None:
+    """A read open on the reader leaves the inbox free to store; a write through the reader is refused."""
+    engine = make_engine(database_url, pool_size=2)
+    reader = make_reader(engine)
+    try:
+        with reader.connect() as connection, connection.begin():
+            connection.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
+            started = time.monotonic()
+            Inbox(engine).insert("razorpay", "evt_reading", None, b"{}", time.time())
+            assert time.monotonic() - started < 1.0
+        if reader is not engine:
+            with pytest.raises(sa.exc.OperationalError), reader.begin() as connection:
+                connection.execute(sa.delete(events))
+    finally:
+        if reader is not engine:
+            reader.dispose()
+        engine.dispose()

@@ -37,9 +37,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("opportunity_cache")
     # Rows still waiting for a look-up have no opportunity to keep: refuse rather than lose them.
-    waiting = op.get_bind().execute(
-        sa.text("SELECT count(*) FROM activities WHERE opportunity_id IS NULL")
-    ).scalar_one()
+    waiting = (
+        op.get_bind()
+        .execute(sa.text("SELECT count(*) FROM activities WHERE opportunity_id IS NULL"))
+        .scalar_one()
+    )
     if waiting:
         raise RuntimeError(
             f"{waiting} activities have no opportunity id yet (resolving or unresolved): "

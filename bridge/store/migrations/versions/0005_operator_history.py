@@ -16,6 +16,14 @@ branch_labels = None
 depends_on = None
 
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# The problem rows an operator's needs-attention page groups by reason (bridge/store/tables.py).
+EVENT_PROBLEMS = "status IN ('failed', 'ignored')"
+ACTIVITY_PROBLEMS = "status IN ('dead', 'unknown', 'unresolved')"
+
+
+def _partial_index(name: str, table: str, columns: list[str], where: str) -> None:
+    clause = sa.text(where)
+    op.create_index(name, table, columns, sqlite_where=clause, postgresql_where=clause)
 
 
 def upgrade() -> None:
@@ -25,6 +33,10 @@ def upgrade() -> None:
     op.create_index("ix_events_received_at", "events", ["received_at"])
     op.create_index("ix_activities_opportunity_id", "activities", ["opportunity_id"])
     op.create_index("ix_activities_status_id", "activities", ["status", "id"])
+    _partial_index("ix_events_attention", "events", ["status", "reason", "received_at"], EVENT_PROBLEMS)
+    _partial_index(
+        "ix_activities_attention", "activities", ["status", "last_error", "created_at"], ACTIVITY_PROBLEMS
+    )
     with op.batch_alter_table("account_state") as account_state:
         account_state.add_column(sa.Column("paused_by", sa.String(16)))
         account_state.add_column(sa.Column("paused_at", sa.Float))
@@ -112,6 +124,8 @@ def downgrade() -> None:
     with op.batch_alter_table("account_state") as account_state:
         account_state.drop_column("paused_at")
         account_state.drop_column("paused_by")
+    op.drop_index("ix_activities_attention", table_name="activities")
+    op.drop_index("ix_events_attention", table_name="events")
     op.drop_index("ix_activities_status_id", table_name="activities")
     op.drop_index("ix_activities_opportunity_id", table_name="activities")
     op.drop_index("ix_events_received_at", table_name="events")
