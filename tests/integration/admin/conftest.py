@@ -13,6 +13,7 @@ from werkzeug.test import TestResponse
 from bridge import create_admin_app
 from bridge.services import AdminCredentials, Services
 from tests.conftest import make_services
+from tests.integration.admin.documented import DocumentedApi
 
 PASSWORD = "console-password-for-tests"
 TOKEN = "api-token-for-tests"
@@ -46,6 +47,12 @@ def console(admin_app: Flask) -> FlaskClient:
     answer = log_in(client)
     assert answer.status_code == 302, answer.text
     return client
+
+
+@pytest.fixture
+def api(admin_app: Flask) -> DocumentedApi:
+    """An API client with the token, checking each answer against the OpenAPI document."""
+    return DocumentedApi(admin_app, admin_app.test_client(), TOKEN)
 
 
 def csrf_token(page: str) -> str:
