@@ -1,4 +1,4 @@
-"""Run the bridge's command line: python -m bridge --help."""
+"""Run the bridge's command line: python -m bridge --help (installed, also `lsq-bridge`)."""
 
 from __future__ import annotations
 
@@ -6,4 +6,4 @@ import sys
 
 from bridge.cli.main import main
 
-sys.exit(main())
+sys.exit(main(prog_name="python -m bridge"))
