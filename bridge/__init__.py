@@ -42,11 +42,10 @@ def create_admin_app(services: Services | None = None, credentials: AdminCredent
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
 
-    from bridge.admin import access, auth, errors, openapi, pages_overview, present, security
+    from bridge.admin import access, errors, parts, present, security
     from bridge.observe.logs import configure_logging
     from bridge.services import admin_credentials, build_services, environment, source_registry
     from bridge.store.migrate import ensure_current
-    from bridge.web import health
 
     credentials = credentials or admin_credentials(environment())
     password = security.require_password(credentials)
@@ -60,9 +59,9 @@ def create_admin_app(services: Services | None = None, credentials: AdminCredent
     security.init_app(app, credentials)
     access.init_app(app)  # before the CSRF check: a stranger is sent to log in, not told of tokens
     csrf = CSRFProtect(app)
-    for blueprint in (health.bp, auth.bp, pages_overview.bp, openapi.bp):
+    for blueprint in (*parts.PAGES, *parts.API):
         app.register_blueprint(blueprint)
-    for blueprint in (openapi.bp,):
+    for blueprint in parts.API:
         csrf.exempt(blueprint)  # the API takes a Bearer token and never a cookie: nothing to forge
     present.init_app(app)
     errors.register(app)

@@ -88,12 +88,18 @@ def _stack(hour: Hour, x: float, width: float, baseline: float, peak: int) -> li
     )
     pieces = []
     top = baseline
-    for name, count in (("accepted", hour.accepted), ("duplicate", hour.duplicate), ("refused", hour.refused)):
+    for name, count in (
+        ("accepted", hour.accepted),
+        ("duplicate", hour.duplicate),
+        ("refused", hour.refused),
+    ):
         if count <= 0 or peak <= 0:
             continue
         height = max(count / peak * (baseline - 2), 1.0)
         top -= height
-        pieces.append(Bar(round(x, 2), round(top, 2), round(width, 2), round(height, 2), COLOURS[name], title))
+        pieces.append(
+            Bar(round(x, 2), round(top, 2), round(width, 2), round(height, 2), COLOURS[name], title)
+        )
     return pieces
 
 

@@ -10,10 +10,15 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, NotFound
 
+from bridge.admin.context import PagingError
 from bridge.admin.security import is_api_request
+from bridge.operate.actions import OperateError
 from bridge.operate.filters import FilterError
 
 log = logging.getLogger(__name__)
+
+# The error code of an action refused with each status (bridge.operate.actions.OperateError).
+REFUSALS = {400: "bad_request", 404: "not_found", 409: "conflict"}
 
 
 def register(app: Flask) -> None:
@@ -22,6 +27,8 @@ def register(app: Flask) -> None:
     app.register_error_handler(NotFound, _not_found)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(FilterError, _filter_error)
+    app.register_error_handler(PagingError, _paging_error)
+    app.register_error_handler(OperateError, _refused)
     app.register_error_handler(sa.exc.SQLAlchemyError, _store_error)
     app.register_error_handler(Exception, _unexpected)
 
@@ -46,7 +53,9 @@ def _http_error(error: HTTPException) -> ResponseReturnValue:
     return answer(status, name, error.description or name)
 
 
-def _not_found(_error: NotFound) -> ResponseReturnValue:
+def _not_found(error: NotFound) -> ResponseReturnValue:
+    if error.description != NotFound.description:
+        return answer(404, "not_found", error.description or "not found")  # a view's own words
     where = "GET /api/openapi.json lists the routes" if is_api_request(request) else "use the menu above"
     return answer(404, "not_found", f"nothing is at {request.path}: {where}")
 
@@ -58,6 +67,15 @@ def _csrf_error(_error: CSRFError) -> ResponseReturnValue:
 
 def _filter_error(error: FilterError) -> ResponseReturnValue:
     return answer(400, "bad_filter", str(error))
+
+
+def _paging_error(error: PagingError) -> ResponseReturnValue:
+    return answer(400, "bad_paging", str(error))
+
+
+def _refused(error: OperateError) -> ResponseReturnValue:
+    status = error.status if 400 <= error.status < 500 else 400
+    return answer(status, REFUSALS.get(status, "refused"), error.message)
 
 
 def _store_error(_error: sa.exc.SQLAlchemyError) -> ResponseReturnValue:

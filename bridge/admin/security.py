@@ -36,6 +36,7 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 API_PREFIX = "/api/"
+MAX_BODY_BYTES = 64 * 1024  # a form or an API request: an id, a filter; never a payload
 
 
 class AdminConfigError(RuntimeError):
@@ -113,6 +114,7 @@ def init_app(app: Flask, credentials: AdminCredentials) -> None:
         SESSION_COOKIE_SAMESITE="Strict",
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         SESSION_REFRESH_EACH_REQUEST=False,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         # A form's token lives as long as the session that issued it.
         WTF_CSRF_TIME_LIMIT=None,
         # Flask-WTF's https check compares the Referer, which no-referrer never sends;

@@ -11,9 +11,11 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from bridge import create_admin_app
+from bridge.sandbox import SandboxServer
 from bridge.services import AdminCredentials, Services
 from tests.conftest import make_services
 from tests.integration.admin.documented import DocumentedApi
+from tests.integration.admin.scenario import History, make_history
 
 PASSWORD = "console-password-for-tests"
 TOKEN = "api-token-for-tests"
@@ -26,6 +28,12 @@ _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 def admin_services(tmp_path: Path, database_url: str) -> Services:
     """Services on a fresh store, with no LeadSquared behind them: what the auth tests need."""
     return make_services(tmp_path, database_url, None)
+
+
+@pytest.fixture
+def history(services: Services, sandbox: SandboxServer) -> History:
+    """A day of history on services (the sandbox behind them); the admin app then runs on the same store."""
+    return make_history(services, sandbox)
 
 
 @pytest.fixture
