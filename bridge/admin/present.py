@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, current_app, request
 
 from bridge.admin.access import signed_in
+from bridge.observe.masking import mask_text
 
 # The menu: (endpoint, label). An entry shows once its page is registered.
 MENU = (
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(utc)
     app.add_template_filter(age)
     app.add_template_filter(duration)
+    app.add_template_filter(mask_text, "masked")
     app.context_processor(page_values)
 
 
