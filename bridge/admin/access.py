@@ -32,7 +32,8 @@ def guard() -> ResponseReturnValue | None:
         return check_token()
     if request.endpoint in OPEN_ENDPOINTS or signed_in():
         return None
-    session.clear()
+    if SIGNED_IN_AT in session:
+        del session[SIGNED_IN_AT]  # an expired login; the login form's CSRF token stays
     wanted = request.full_path if request.method == "GET" else None
     return redirect(url_for("auth.login", next=wanted))
 

@@ -19,8 +19,8 @@ LABELS = {
     "last_error": "error is",
 }
 HINTS = {
-    "since": "2h, 7d, 2026-12-01T10:00Z",
-    "until": "30m, 2026-12-01T12:00Z",
+    "since": "2h, 7d or an ISO time",
+    "until": "30m or an ISO time",
     "key": "evt_…",
 }
 
@@ -38,7 +38,7 @@ class FilterField:
 def event_fields(services: Services) -> list[FilterField]:
     """Return the events list's filter fields."""
     menus = {"source": sorted(services.settings.sources), "status": [s.value for s in EventStatus]}
-    return _fields(EventFilter, menus)
+    return _fields(EventFilter, menus, {})
 
 
 def activity_fields(services: Services) -> list[FilterField]:
@@ -48,16 +48,18 @@ def activity_fields(services: Services) -> list[FilterField]:
         "source": sorted(services.settings.sources),
         "status": [s.value for s in ActivityStatus],
     }
-    return _fields(ActivityFilter, menus)
+    return _fields(ActivityFilter, menus, {"text": "error contains"})
 
 
 def _fields(
-    kind: type[EventFilter] | type[ActivityFilter], menus: Mapping[str, Iterable[str]]
+    kind: type[EventFilter] | type[ActivityFilter],
+    menus: Mapping[str, Iterable[str]],
+    labels: Mapping[str, str],
 ) -> list[FilterField]:
     return [
         FilterField(
             name=field.name,
-            label=LABELS.get(field.name, field.name.replace("_", " ")),
+            label=labels.get(field.name) or LABELS.get(field.name, field.name.replace("_", " ")),
             hint=HINTS.get(field.name, ""),
             choices=tuple(menus.get(field.name, ())),
         )

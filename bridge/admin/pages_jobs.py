@@ -62,7 +62,8 @@ def start() -> ResponseReturnValue:
     action = chosen_action(request.form.get("action"))
     params = dict(parse_qsl(request.form.get("filter", "")))
     job = start_bulk(context.services(), action, params, context.actor(), context.now())
-    flash(f"Job {job.id} queued: {job.total} rows matched; a worker takes it within seconds.", "success")
+    rows = "1 row matches" if job.total == 1 else f"{job.total} rows match"
+    flash(f"Job {job.id} queued: {rows}; a worker takes it within seconds.", "success")
     return redirect(url_for("jobs.detail", job_id=job.id))
 
 

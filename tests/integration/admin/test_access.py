@@ -109,6 +109,15 @@ def test_the_login_form_itself_needs_its_csrf_token(stranger: FlaskClient) -> No
     assert stranger.get("/").status_code == 302
 
 
+def test_a_strangers_other_requests_leave_the_login_form_working(stranger: FlaskClient) -> None:
+    """A browser fetching /favicon.ico between the login page and its form still logs in."""
+    page = stranger.get("/login")
+    assert stranger.get("/favicon.ico").status_code == 302
+    form = {"password": PASSWORD, "csrf_token": csrf_token(page.text)}
+    assert stranger.post("/login", data=form).status_code == 302
+    assert stranger.get("/").status_code == 200
+
+
 def test_a_session_lasts_eight_hours_from_its_login_and_no_longer(console: FlaskClient) -> None:
     """A session whose login is older than the lifetime is sent back to the login form."""
     with console.session_transaction() as session:

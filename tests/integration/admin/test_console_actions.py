@@ -93,7 +93,7 @@ def test_a_bulk_retry_shows_its_count_then_runs_as_a_job(
     confirm = console.get("/activities?status=dead").text
     link = html.unescape(re.findall(r'href="(/jobs/new\?[^"]+)"', confirm)[0])
     text = console.get(link).text
-    assert "Retry 1 dead activities?" in text
+    assert "Retry 1 dead activity?" in text
     token, query = csrf_token(text), re.findall(r'name="filter" value="([^"]*)"', text)[0]
     started = console.post(
         "/jobs", data={"csrf_token": token, "action": "retry", "filter": html.unescape(query)}
