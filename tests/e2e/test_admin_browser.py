@@ -16,7 +16,8 @@ PAGES = {"overview": "/", "attention": "/attention", "events": "/events", "accou
 
 def problems(browser: webdriver.Chrome) -> list[str]:
     """Return what Chromium's console complained of, a missing favicon aside."""
-    entries = browser.get_log("browser")
+    # Selenium leaves get_log without type hints.
+    entries: list[dict[str, str]] = browser.get_log("browser")  # type: ignore[no-untyped-call]
     return [
         entry["message"]
         for entry in entries
