@@ -50,7 +50,7 @@ def new() -> ResponseReturnValue:
     values.pop("action", None)
     params = canonical(action, values)
     matched = count_bulk(context.services(), action, params, context.now())
-    back = url_for(LISTS.get(action, "activities.index")) + "?" + urlencode(values)
+    back = url_for(LISTS.get(action, "activities.index")) + (f"?{urlencode(values)}" if values else "")
     return render_template(
         "job_new.html", action=action, params=params, matched=matched, query=urlencode(params), back=back
     )
