@@ -178,7 +178,7 @@ def transform_received(services: Services, now: float, limit: int = 200) -> int:
     with services.engine.begin() as connection:
         stored = received_events(connection, limit)
         for event in stored:
-            status, reason, activities = _outcome(services, event)
+            status, reason, activities = event_outcome(services, event)
             if activities:
                 insert_activities(connection, event.id, activities, now)
             mark_event(connection, event.id, status, reason)
@@ -196,7 +196,8 @@ def transform_received(services: Services, now: float, limit: int = 200) -> int:
     return len(stored)
 
 
-def _outcome(services: Services, event: StoredEvent) -> tuple[EventStatus, str | None, list[Activity]]:
+def event_outcome(services: Services, event: StoredEvent) -> tuple[EventStatus, str | None, list[Activity]]:
+    """Map a stored event with the current configuration: its new status, the reason, its activities."""
     source = services.settings.sources.get(event.source)
     kind = services.kinds.get(event.source) if source else None
     if source is None or kind is None:

@@ -9,8 +9,9 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 import sqlalchemy as sa
 
@@ -56,14 +57,31 @@ def delivery_clients(services: Services) -> dict[str, LeadSquaredClient]:
     return {name: LeadSquaredClient(services.settings.accounts[name]) for name in used}
 
 
+class Chore(Protocol):
+    """Work a layer above the pipeline gives the worker, done a little each round (operators' bulk jobs)."""
+
+    def run_some(self, now: float) -> bool:
+        """Do a short piece of the work; return whether there was any."""
+
+
+# Builds a chore for one worker, from the services and the worker's id (which it claims work by).
+ChoreFactory = Callable[[Services, str], Chore]
+
+
 class Worker:
     """Runs the pipeline after the receiver until asked to stop."""
 
-    def __init__(self, services: Services, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        services: Services,
+        clock: Callable[[], float] = time.time,
+        chores: Sequence[ChoreFactory] = (),
+    ) -> None:
         self.services = services
         self.clock = clock
         host, pid = socket.gethostname(), os.getpid()
         self.worker_id = f"{host}:{pid}:{uuid.uuid4().hex[:8]}"
+        self.chores = [make(services, self.worker_id) for make in chores]
         self.stopping = threading.Event()
         controls = AccountStore(services.engine)
         policy = services.settings.delivery
@@ -133,6 +151,8 @@ class Worker:
         transformed = self.transform_all(now)
         # Dispatch in the same round: what was just transformed is due now.
         dispatched = self.dispatch(pool)
+        # After the claims: a chore's short piece never holds up a delivery that is due.
+        chored = self.run_chores(self.clock())
         # The sweep comes last, so that the webhook which woke the worker is not kept waiting by it;
         # what it takes back is claimed in the next round, at once.
         released = unknown = 0
@@ -149,7 +169,7 @@ class Worker:
         if now >= self.next_statistics:
             self.next_statistics = now + STATISTICS_INTERVAL_SECONDS
             self.refresh_statistics()
-        return bool(transformed or dispatched or released or unknown)
+        return bool(transformed or dispatched or released or unknown or chored)
 
     def transform_all(self, now: float, budget_seconds: float = TRANSFORM_BUDGET_SECONDS) -> int:
         """Transform received events until none are left or the budget is spent.
@@ -228,6 +248,18 @@ class Worker:
             with self.changed:
                 self.in_flight[work.account] -= 1
                 self.changed.notify_all()
+
+    def run_chores(self, now: float) -> bool:
+        """Give each chore its piece of this round; return whether any did something."""
+        busy = False
+        for chore in self.chores:
+            try:
+                busy = chore.run_some(now) or busy
+            except sa.exc.SQLAlchemyError:
+                raise  # the store's trouble: the loop waits it out, as for every stage
+            except Exception:
+                log.exception("a chore failed", extra={"action": "chore", "chore": type(chore).__name__})
+        return busy
 
     def refresh_statistics(self) -> None:
         """Gather the planner's statistics again for tables that changed much (PostgreSQL)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -15,25 +16,27 @@ MAX_BATCH = 25  # LeadSquared's bulk call takes at most 25 rows
 
 def insert_activities(connection: sa.Connection, event_id: int, new: Iterable[Activity], now: float) -> None:
     """Queue an event's activities, due now (for delivery, or for their look-up)."""
-    rows = [
-        {
-            "event_id": event_id,
-            "activity_key": a.activity_key,
-            "account": a.account,
-            "opportunity_id": a.opportunity_id,
-            "request": a.request,
-            # An activity without an opportunity id waits for its look-up first.
-            "status": ActivityStatus.RESOLVING if a.lookup else ActivityStatus.PENDING,
-            "attempts": 0,
-            "created_at": now,
-            "next_attempt_at": now,
-            "lookup": a.lookup.to_json() if a.lookup else None,
-            "lookup_key": a.lookup.key if a.lookup else None,
-        }
-        for a in new
-    ]
+    rows = [queued_row(event_id, activity, now) for activity in new]
     if rows:
         connection.execute(sa.insert(activities), rows)
+
+
+def queued_row(event_id: int, activity: Activity, now: float) -> dict[str, Any]:
+    """Return the outbox row of an activity queued now: due now, for delivery or for its look-up."""
+    return {
+        "event_id": event_id,
+        "activity_key": activity.activity_key,
+        "account": activity.account,
+        "opportunity_id": activity.opportunity_id,
+        "request": activity.request,
+        # An activity without an opportunity id waits for its look-up first.
+        "status": ActivityStatus.RESOLVING if activity.lookup else ActivityStatus.PENDING,
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+        "lookup": activity.lookup.to_json() if activity.lookup else None,
+        "lookup_key": activity.lookup.key if activity.lookup else None,
+    }
 
 
 def claim_batch(
