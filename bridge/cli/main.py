@@ -16,8 +16,10 @@ from typing import Any, NoReturn
 import click
 
 from bridge import services
-from bridge.cli import processes, release, trial
+from bridge.cli import act, inspect, processes, release, trial
 from bridge.config.load import ConfigError
+from bridge.operate.actions import OperateError
+from bridge.operate.filters import FilterError
 
 DESCRIPTION = """\
 lsq-bridge: signed payment and KYC webhooks in, LeadSquared activities out.
@@ -47,6 +49,13 @@ class CommandLine(click.Group):
         except ConfigError as error:
             click.echo("configuration error:\n  " + "\n  ".join(error.problems), err=True)
             status = 2
+        except FilterError as error:
+            click.echo(f"bad filter: {error}", err=True)
+            status = 2
+        except OperateError as error:
+            # Bad input is a usage error (2); no such row, or a row in the wrong state, a refusal (1).
+            click.echo(f"refused: {error.message}", err=True)
+            status = 2 if error.status == 400 else 1
         # Exiting here, not in main, gives click's test runner and standalone calls the same status.
         ctx.exit(0 if status is None else int(status))
 
@@ -68,6 +77,14 @@ cli.add_command(release.check_config)
 cli.add_command(trial.transform)
 cli.add_command(trial.send_sample)
 cli.add_command(processes.sandbox)
+cli.add_command(inspect.events)
+cli.add_command(inspect.activities)
+cli.add_command(act.replay)
+cli.add_command(act.retry)
+cli.add_command(act.resolve)
+cli.add_command(act.pause)
+cli.add_command(act.resume)
+cli.add_command(act.jobs)
 
 
 def main(

@@ -1,1 +1,1 @@
-"""What an operator sees of a running bridge: structured, redacted logs."""
+"""What an operator sees of a running bridge: structured, redacted logs, and personal data masked."""

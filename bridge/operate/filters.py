@@ -21,6 +21,8 @@ from bridge.store.tables import ActivityStatus, EventStatus, activities, events
 _RELATIVE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 MAX_TEXT = 255  # longer than any id, type or reason search needs
+# An exact reason or last error, as the store keeps it: needs-attention groups link to their rows by it.
+MAX_EXACT = 2000
 
 
 class FilterError(ValueError):
@@ -39,6 +41,7 @@ class EventFilter:
     opportunity_id: str | None = None  # an activity of the event is for this opportunity
     key: str | None = None  # the idempotency key: the provider's event or delivery id
     text: str | None = None  # a piece of the reason it was ignored or failed
+    reason: str | None = None  # the whole reason, exactly as stored
 
     def to_params(self) -> dict[str, str]:
         """Return the filter as text values, the form every entry point parses."""
@@ -61,6 +64,7 @@ class ActivityFilter:
     since: float | None = None  # created at or after
     until: float | None = None
     text: str | None = None  # a piece of its last error
+    last_error: str | None = None  # the whole last error, exactly as stored
 
     def to_params(self) -> dict[str, str]:
         """Return the filter as text values, the form every entry point parses."""
@@ -83,6 +87,7 @@ def parse_event_filter(values: Mapping[str, Any], now: float) -> EventFilter:
         opportunity_id=_text(values, "opportunity_id"),
         key=_text(values, "key"),
         text=_text(values, "text"),
+        reason=_exact(values, "reason"),
     )
 
 
@@ -101,6 +106,7 @@ def parse_activity_filter(values: Mapping[str, Any], now: float) -> ActivityFilt
         since=_time(values, "since", now),
         until=_time(values, "until", now),
         text=_text(values, "text"),
+        last_error=_exact(values, "last_error"),
     )
 
 
@@ -129,6 +135,8 @@ def event_conditions(wanted: EventFilter, sources: Sequence[str]) -> list[sa.Col
         conditions.append(events.c.id.in_(of_opportunity))
     if wanted.text is not None:
         conditions.append(events.c.reason.contains(wanted.text, autoescape=True))
+    if wanted.reason is not None:
+        conditions.append(events.c.reason == wanted.reason)
     return conditions
 
 
@@ -152,6 +160,8 @@ def activity_conditions(wanted: ActivityFilter) -> list[sa.ColumnElement[bool]]:
         conditions.append(activities.c.created_at < wanted.until)
     if wanted.text is not None:
         conditions.append(activities.c.last_error.contains(wanted.text, autoescape=True))
+    if wanted.last_error is not None:
+        conditions.append(activities.c.last_error == wanted.last_error)
     return conditions
 
 
@@ -181,6 +191,18 @@ def _text(values: Mapping[str, Any], name: str) -> str | None:
     if len(text) > MAX_TEXT or "\x00" in text:
         raise FilterError(f"{name}: at most {MAX_TEXT} characters, without NUL")
     return text or None
+
+
+def _exact(values: Mapping[str, Any], name: str) -> str | None:
+    """Return a text as given, spaces and all: it must equal a stored one to match."""
+    value = values.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise FilterError(f"{name}: give text, not {type(value).__name__}")
+    if len(value) > MAX_EXACT or "\x00" in value:
+        raise FilterError(f"{name}: at most {MAX_EXACT} characters, without NUL")
+    return value
 
 
 def _choice(values: Mapping[str, Any], name: str, enum: type[EventStatus] | type[ActivityStatus]) -> Any:
