@@ -1,4 +1,9 @@
-"""Gunicorn settings for the webhook receiver (the Procfile's web process).
+"""Gunicorn settings for the webhook receiver (the Procfile's web process) and the admin process.
+
+The admin process (the Procfile's admin line) runs with the same settings
+but its own address and two workers, given on its command line, which
+overrides this file: `--bind ${ADMIN_BIND:-127.0.0.1}:${ADMIN_PORT:-8001}`,
+loopback unless told otherwise, never PORT.
 
 A webhook's ack is a few milliseconds of CPU and one commit, never a call
 out, so processes scale it: one per core. Each process serves its

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flask import Flask
 
-    from bridge.services import Services
+    from bridge.services import AdminCredentials, Services
 
 
 def create_app(services: Services | None = None) -> Flask:
@@ -33,5 +33,36 @@ def create_app(services: Services | None = None) -> Flask:
     app.extensions["bridge_inbox"] = Inbox(services.engine, notify=notify)
     app.register_blueprint(receiver.bp)
     app.register_blueprint(health.bp)
+    errors.register(app)
+    return app
+
+
+def create_admin_app(services: Services | None = None, credentials: AdminCredentials | None = None) -> Flask:
+    """Create the admin app (console and API); refuse to start without BRIDGE_ADMIN_PASSWORD."""
+    from flask import Flask
+    from flask_wtf.csrf import CSRFProtect
+
+    from bridge.admin import access, errors, parts, present, security
+    from bridge.observe.logs import configure_logging
+    from bridge.services import admin_credentials, build_services, environment, source_registry
+    from bridge.store.migrate import ensure_current
+
+    credentials = credentials or admin_credentials(environment())
+    password = security.require_password(credentials)
+    if services is None:
+        services = build_services(environment(), source_registry())
+        configure_logging([*services.settings.secret_values(), password, credentials.token or ""])
+    ensure_current(services.engine)
+    app = Flask("bridge.admin")
+    app.extensions["bridge"] = services
+    app.extensions["bridge_admin"] = credentials
+    security.init_app(app, credentials)
+    access.init_app(app)  # before the CSRF check: a stranger is sent to log in, not told of tokens
+    csrf = CSRFProtect(app)
+    for blueprint in (*parts.PAGES, *parts.API):
+        app.register_blueprint(blueprint)
+    for blueprint in parts.API:
+        csrf.exempt(blueprint)  # the API takes a Bearer token and never a cookie: nothing to forge
+    present.init_app(app)
     errors.register(app)
     return app

@@ -24,6 +24,9 @@ from bridge.sources.registry import SourceRegistry
 from bridge.store.engine import make_engine, make_reader
 from transforms import REGISTRY
 
+ADMIN_PASSWORD_ENV = "BRIDGE_ADMIN_PASSWORD"
+ADMIN_TOKEN_ENV = "BRIDGE_ADMIN_TOKEN"
+
 
 @dataclass(frozen=True)
 class Services:
@@ -96,6 +99,27 @@ def open_store(environ: Mapping[str, str]) -> sa.Engine:
 def web_port(environ: Mapping[str, str]) -> int:
     """Return the webhook receiver's port: PORT, else 8000."""
     return int(environ.get("PORT", "8000"))
+
+
+@dataclass(frozen=True)
+class AdminCredentials:
+    """What the admin process lets people in with: the console's password and the API's token."""
+
+    password: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+
+
+def admin_credentials(environ: Mapping[str, str]) -> AdminCredentials:
+    """Return the console's password (BRIDGE_ADMIN_PASSWORD) and the API's token (BRIDGE_ADMIN_TOKEN)."""
+    return AdminCredentials(
+        password=environ.get(ADMIN_PASSWORD_ENV) or None,
+        token=environ.get(ADMIN_TOKEN_ENV) or None,
+    )
+
+
+def admin_address(environ: Mapping[str, str]) -> tuple[str, int]:
+    """Return where the admin process listens: ADMIN_BIND (else loopback) and ADMIN_PORT (else 8001)."""
+    return environ.get("ADMIN_BIND") or "127.0.0.1", int(environ.get("ADMIN_PORT") or "8001")
 
 
 def sandbox_keys(environ: Mapping[str, str]) -> tuple[str, str]:

@@ -3,10 +3,13 @@
 With no LeadSquared keys in the environment it also starts the sandbox and
 points the worker at it, and fills any unset webhook secret with a demo
 value it prints: nothing can reach a real LeadSquared account in that mode.
+The admin process gets a made-up password and API token when none is set,
+printed with the console's address.
 """
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import signal
 import subprocess
@@ -18,7 +21,7 @@ from typing import Any
 
 from bridge.config.load import read_document
 from bridge.sandbox import SandboxSettings
-from bridge.services import config_path
+from bridge.services import ADMIN_PASSWORD_ENV, ADMIN_TOKEN_ENV, admin_address, config_path
 from bridge.sources.kind import SourceKind
 from bridge.sources.registry import SourceRegistry
 from bridge.sources.senders import demo_secret
@@ -27,10 +30,10 @@ EXAMPLE_CONFIG = "bridge.example.toml"
 
 
 def run_everything(environ: Mapping[str, str], registry: SourceRegistry, port: int, sandbox_port: int) -> int:
-    """Start migrate, then sandbox (if needed), web and worker; stop all when one stops.
+    """Start migrate, then sandbox (if needed), web, admin and worker; stop all when one stops.
 
     The children get a copy of environ, with the sandbox's keys and demo
-    secrets added in sandbox mode.
+    secrets added in sandbox mode, and the admin process's credentials.
     """
     environ = dict(environ)
     if not Path(config_path(environ)).exists() and "BRIDGE_CONFIG" not in environ:
@@ -43,8 +46,31 @@ def run_everything(environ: Mapping[str, str], registry: SourceRegistry, port: i
     subprocess.run([sys.executable, "-m", "bridge", "migrate"], env=environ, check=True)
     environ["PORT"] = str(port)
     commands["web"] = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "bridge:create_app()"]
+    commands["admin"] = admin_command(environ)
     commands["worker"] = [sys.executable, "-m", "bridge", "worker"]
+    announce_console(environ)
     return _supervise(commands, environ)
+
+
+def admin_command(environ: Mapping[str, str]) -> list[str]:
+    """Return the admin process's command: the Procfile's admin line, bound to ADMIN_BIND:ADMIN_PORT."""
+    host, port = admin_address(environ)
+    gunicorn = [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py"]
+    return [*gunicorn, "--bind", f"{host}:{port}", "--workers", "2", "bridge:create_admin_app()"]
+
+
+def announce_console(environ: dict[str, str]) -> None:
+    """Make up the admin password and token where unset, and print where the console is."""
+    host, port = admin_address(environ)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    lines = [f"The console: http://{shown}:{port}  (the API: http://{shown}:{port}/api/)"]
+    for variable, what in ((ADMIN_PASSWORD_ENV, "password"), (ADMIN_TOKEN_ENV, "API token")):
+        if environ.get(variable):
+            lines.append(f"{what}: the value of {variable}")
+        else:
+            environ[variable] = secrets.token_urlsafe(24)
+            lines.append(f"{what}: {environ[variable]}  ({variable} is unset: made up for this run)")
+    print("\n".join(["=" * 72, *lines, "=" * 72]), flush=True)
 
 
 def _use_sandbox(environ: dict[str, str], registry: SourceRegistry, sandbox_port: int) -> None:

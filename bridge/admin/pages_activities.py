@@ -1,0 +1,47 @@
+"""The console's activities: the filtered list, and retrying or resolving one."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+
+from bridge.admin import context, forms
+from bridge.admin.api_actions import resolution_named
+from bridge.admin.auth import safe_next
+from bridge.operate import queries
+from bridge.operate.actions import resolve_activity, retry_activity
+from bridge.operate.filters import FilterError, parse_activity_filter
+
+bp = Blueprint("activities", __name__)
+
+
+@bp.get("/activities")
+def index() -> ResponseReturnValue:
+    """List the activities the query string's filter matches, newest first; a bad filter says why."""
+    wired, values = context.services(), context.filter_values()
+    fields = forms.activity_fields(wired)
+    try:
+        wanted = parse_activity_filter(values, context.now())
+    except FilterError as error:
+        page = render_template("activities.html", page=None, values=values, fields=fields, problem=str(error))
+        return page, 400
+    after, limit = context.paging()
+    found = queries.list_activities(wired.engine, wanted, after, limit)
+    return render_template("activities.html", page=found, values=values, fields=fields, problem=None)
+
+
+@bp.post("/activities/<int:activity_id>/retry")
+def retry(activity_id: int) -> ResponseReturnValue:
+    """Make a dead activity due again, its attempts reset."""
+    result = retry_activity(context.services().engine, activity_id, context.actor(), context.now())
+    flash(result.detail, "success")
+    return redirect(safe_next(request.form.get("back")) + f"#activity-{activity_id}")
+
+
+@bp.post("/activities/<int:activity_id>/resolve")
+def resolve(activity_id: int) -> ResponseReturnValue:
+    """Settle an unknown activity by hand: it is in LeadSquared (delivered), or it is not (repost)."""
+    how = resolution_named(request.form.get("as"))
+    result = resolve_activity(context.services().engine, activity_id, how, context.actor(), context.now())
+    flash(result.detail, "success")
+    return redirect(safe_next(request.form.get("back")) + f"#activity-{activity_id}")
