@@ -25,6 +25,8 @@ POSTGRES_ENV = "BRIDGE_TEST_POSTGRES_URL"
 ROOT = Path(__file__).resolve().parent.parent
 # Engines the tests opened, closed before their database is dropped.
 OPENED_ENGINES: list[sa.Engine] = []
+# Services the tests built: the operator's reader each may have opened is closed too.
+OPENED_SERVICES: list[Services] = []
 
 # A complete configuration; tests change a value with str.replace on a unique line.
 TEST_CONFIG = """
@@ -101,9 +103,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         upgrade_to_head(engine)
         engine.dispose()
         yield url
-        for opened in OPENED_ENGINES:
-            opened.dispose()
-        OPENED_ENGINES.clear()
+        close_opened()
         return
     admin = sa.create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     name = f"lsqb_test_{uuid.uuid4().hex[:12]}"
@@ -114,12 +114,21 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     upgrade_to_head(engine)
     engine.dispose()
     yield url
-    for opened in OPENED_ENGINES:
-        opened.dispose()
-    OPENED_ENGINES.clear()
+    close_opened()
     with admin.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     admin.dispose()
+
+
+def close_opened() -> None:
+    """Close every engine and reader the test opened."""
+    for wired in OPENED_SERVICES:
+        if "reader" in wired.__dict__ and wired.reader is not wired.engine:
+            wired.reader.dispose()
+    for opened in OPENED_ENGINES:
+        opened.dispose()
+    OPENED_SERVICES.clear()
+    OPENED_ENGINES.clear()
 
 
 @pytest.fixture
@@ -159,7 +168,9 @@ def make_services(
     # Sized as a worker's, the larger of the two: these services run workers and the web app alike.
     engine = make_engine(settings.database_url, settings.worker_pool_size())
     OPENED_ENGINES.append(engine)
-    return Services(settings, engine, REGISTRY)
+    wired = Services(settings, engine, REGISTRY)
+    OPENED_SERVICES.append(wired)
+    return wired
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ def index() -> ResponseReturnValue:
         page = render_template("activities.html", page=None, values=values, fields=fields, problem=str(error))
         return page, 400
     after, limit = context.paging()
-    found = queries.list_activities(wired.engine, wanted, after, limit)
+    found = queries.list_activities(wired.reader, wanted, after, limit)
     return render_template("activities.html", page=found, values=values, fields=fields, problem=None)
 
 

@@ -14,5 +14,5 @@ bp = Blueprint("attention", __name__)
 @bp.get("/attention")
 def index() -> ResponseReturnValue:
     """List failed and ignored events and dead, unknown and unresolved activities, grouped by reason."""
-    groups = queries.needs_attention(context.services().engine)
+    groups = queries.needs_attention(context.services().reader)
     return render_template("attention.html", groups=groups)

@@ -24,14 +24,14 @@ def index() -> ResponseReturnValue:
         page = render_template("events.html", page=None, values=values, fields=fields, problem=str(error))
         return page, 400
     after, limit = context.paging()
-    found = queries.list_events(wired.engine, wanted, list(wired.settings.sources), after, limit)
+    found = queries.list_events(wired.reader, wanted, list(wired.settings.sources), after, limit)
     return render_template("events.html", page=found, values=values, fields=fields, problem=None)
 
 
 @bp.get("/events/<int:event_id>")
 def detail(event_id: int) -> ResponseReturnValue:
     """Show one event: headers, masked payload, repeats, what the transform made of it, every call."""
-    event = queries.event_detail(context.services().engine, event_id)
+    event = queries.event_detail(context.services().reader, event_id)
     if event is None:
         abort(404, f"there is no event {event_id}")
     return render_template("event.html", event=event)

@@ -22,13 +22,13 @@ LISTS = {BulkAction.REPLAY: "events.index"}
 @bp.get("/jobs")
 def index() -> ResponseReturnValue:
     """List the newest bulk jobs."""
-    return render_template("jobs.html", jobs=list_jobs(context.services().engine, JOBS_LISTED))
+    return render_template("jobs.html", jobs=list_jobs(context.services().reader, JOBS_LISTED))
 
 
 @bp.get("/jobs/<int:job_id>")
 def detail(job_id: int) -> ResponseReturnValue:
     """Show one job's progress; the page refreshes itself while the job runs."""
-    job = get_job(context.services().engine, job_id)
+    job = get_job(context.services().reader, job_id)
     if job is None:
         abort(404, f"there is no job {job_id}")
     return render_template("job.html", job=job)

@@ -18,7 +18,7 @@ bp = Blueprint("overview", __name__)
 def index() -> ResponseReturnValue:
     """Show accounts, each source's last 24 hours as a chart, workers and the latest problems."""
     wired = context.services()
-    summary = queries.overview(wired.engine, wired.settings, context.now())
+    summary = queries.overview(wired.reader, wired.settings, context.now())
     charts = {source.name: hourly_chart(source.hourly) for source in summary.sources}
     totals: Counter[str] = Counter()
     for account in summary.accounts:
