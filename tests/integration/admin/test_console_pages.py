@@ -89,6 +89,18 @@ def test_an_event_shows_headers_payload_repeats_and_each_calls_timeline(
     assert "ProspectActivityId" in text
 
 
+def test_a_calls_line_tells_a_created_row_from_one_leadsquared_refused(
+    console: FlaskClient, history: History
+) -> None:
+    """The delivered row's call names its ProspectActivityId as created; the dead row's quotes the refusal."""
+    delivered = page(console, f"/events/{history.delivered_event}")
+    assert "this row was created: <span" in delivered
+    assert "0 attempts" not in delivered  # attempts count failures: beside a delivery they would mislead
+    dead = page(console, f"/events/{history.dead_event}")
+    assert f'LeadSquared\'s answer for this row: <span class="mono">{REFUSAL}' in dead
+    assert "this row was created" not in dead and "1 failed attempt ·" in dead
+
+
 def test_an_event_without_activities_says_why(console: FlaskClient, history: History) -> None:
     """The ignored event's page gives the transform's reason instead of activities."""
     text = page(console, f"/events/{history.ignored_event}")
