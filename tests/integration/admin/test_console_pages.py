@@ -58,6 +58,14 @@ def test_the_events_list_filters_by_the_query_string(console: FlaskClient, histo
     assert '<option value="failed" selected>' in text
 
 
+def test_the_filter_forms_empty_fields_are_left_out_of_the_url(console: FlaskClient) -> None:
+    """A GET form sends every field; the list redirects to the URL with the filled ones only."""
+    answer = console.get("/events?source=&event_type=&status=failed&since=+")
+    assert answer.status_code == 302 and answer.location == "/events?status=failed"
+    assert console.get("/activities?status=&account=").location == "/activities"
+    assert console.get("/events?status=failed").status_code == 200
+
+
 def test_a_bad_filter_is_a_400_page_saying_what_to_fix(console: FlaskClient) -> None:
     """An unknown status and an unknown name are shown with the parser's message, status 400."""
     assert "status: one of" in page(console, "/events?status=lost", 400)
