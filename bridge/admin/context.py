@@ -5,8 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import current_app, request
+from flask import current_app, redirect, request
+from werkzeug.wrappers import Response
 
 from bridge.admin.security import client_address_text, is_api_request
 from bridge.operate.actions import Actor
@@ -38,6 +40,19 @@ def filter_values(values: Mapping[str, Any] | None = None) -> dict[str, str]:
     """Return the filter in the query string (or values given): every non-empty name but the paging ones."""
     given = request.args if values is None else values
     return {name: str(given[name]) for name in given if name not in PAGING and str(given[name]).strip()}
+
+
+def without_blank_fields() -> Response | None:
+    """Return a redirect to this list without the filter form's empty fields, or None when none is empty.
+
+    A GET form sends every field, so its URL would carry `event_type=&since=&...`:
+    the redirect leaves the short URL a person can read, bookmark and share.
+    """
+    pairs = list(request.args.items(multi=True))
+    kept = [(name, value) for name, value in pairs if value.strip()]
+    if len(kept) == len(pairs):
+        return None
+    return redirect(f"{request.path}?{urlencode(kept)}" if kept else request.path)
 
 
 class PagingError(ValueError):

@@ -18,6 +18,9 @@ bp = Blueprint("activities", __name__)
 @bp.get("/activities")
 def index() -> ResponseReturnValue:
     """List the activities the query string's filter matches, newest first; a bad filter says why."""
+    cleaned = context.without_blank_fields()
+    if cleaned is not None:
+        return cleaned
     wired, values = context.services(), context.filter_values()
     fields = forms.activity_fields(wired)
     try:

@@ -16,6 +16,9 @@ bp = Blueprint("events", __name__)
 @bp.get("/events")
 def index() -> ResponseReturnValue:
     """List the events the query string's filter matches, newest first; a bad filter says why."""
+    cleaned = context.without_blank_fields()
+    if cleaned is not None:
+        return cleaned
     wired, values = context.services(), context.filter_values()
     fields = forms.event_fields(wired)
     try:

@@ -114,7 +114,8 @@ def describe_replay(replayed: Replayed) -> str:
     elif replayed.status is EventStatus.FAILED:
         head = f"{event} failed to map again; its reason is on the event's page"
     else:
-        head = f"{event} maps to {replayed.mapped} activities"
+        noun = "activity" if replayed.mapped == 1 else "activities"
+        head = f"{event} maps to {replayed.mapped} {noun}"
     queued = replayed.requeued
     if not replayed.mapped:
         return head

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,10 +86,19 @@ def artifacts_dir() -> Path:
     return folder
 
 
-def screenshot(driver: webdriver.Chrome, name: str) -> Path:
-    """Save what the browser shows as <artifacts>/<name>.png and return the file's path."""
+def screenshot(driver: webdriver.Chrome, name: str, whole_page: bool = False) -> Path:
+    """Save what the window shows (or the whole page) as <artifacts>/<name>.png; return its path."""
     if not name or Path(name).name != name:
         raise ValueError(f"a screenshot name is a plain file name, not {name!r}")
     path = artifacts_dir() / f"{name}.png"
-    path.write_bytes(driver.get_screenshot_as_png())
+    path.write_bytes(whole_page_png(driver) if whole_page else driver.get_screenshot_as_png())
     return path
+
+
+def whole_page_png(driver: webdriver.Chrome) -> bytes:
+    """Return the whole page as a PNG, below the window's fold too, at the window's width."""
+    # Chromium's DevTools capture: WebDriver's own screenshot stops at the window.
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1}
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "clip": clip})
+    return base64.b64decode(shot["data"])

@@ -40,17 +40,22 @@ def procfile_line(name: str) -> str:
     raise AssertionError(f"the Procfile has no {name} process")
 
 
-def start_admin(environ: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Run the Procfile's admin line through a shell, as a Procfile runner does."""
+def start_procfile(name: str, environ: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Run one Procfile line through a shell, as a Procfile runner does, this virtualenv first on PATH."""
     path = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     with log.open("wb") as output:
         return subprocess.Popen(
-            ["sh", "-c", f"exec {procfile_line('admin')}"],
+            ["sh", "-c", f"exec {procfile_line(name)}"],
             cwd=ROOT,
             env={"PATH": path, **environ},
             stdout=output,
             stderr=subprocess.STDOUT,
         )
+
+
+def start_admin(environ: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Run the Procfile's admin line."""
+    return start_procfile("admin", environ, log)
 
 
 @pytest.fixture

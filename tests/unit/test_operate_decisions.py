@@ -73,6 +73,12 @@ def test_a_replay_that_queued_says_what_became_of_each_activity() -> None:
     )
 
 
+def test_a_replay_of_one_activity_says_activity() -> None:
+    """One activity is told in the singular."""
+    replayed = Replayed(7, EventStatus.TRANSFORMED, None, 1, Requeued(added=1))
+    assert describe_replay(replayed).startswith("event 7 maps to 1 activity: 1 queued new, ")
+
+
 def test_a_failed_replay_is_told_without_its_reason() -> None:
     """A failed mapping's reason may quote the payload: the detail points to the event's page instead."""
     replayed = Replayed(7, EventStatus.FAILED, "no opportunity id: x holds 'a@b.example'", 0, Requeued())

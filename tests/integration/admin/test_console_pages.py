@@ -58,6 +58,14 @@ def test_the_events_list_filters_by_the_query_string(console: FlaskClient, histo
     assert '<option value="failed" selected>' in text
 
 
+def test_the_filter_forms_empty_fields_are_left_out_of_the_url(console: FlaskClient) -> None:
+    """A GET form sends every field; the list redirects to the URL with the filled ones only."""
+    answer = console.get("/events?source=&event_type=&status=failed&since=+")
+    assert answer.status_code == 302 and answer.location == "/events?status=failed"
+    assert console.get("/activities?status=&account=").location == "/activities"
+    assert console.get("/events?status=failed").status_code == 200
+
+
 def test_a_bad_filter_is_a_400_page_saying_what_to_fix(console: FlaskClient) -> None:
     """An unknown status and an unknown name are shown with the parser's message, status 400."""
     assert "status: one of" in page(console, "/events?status=lost", 400)
@@ -87,6 +95,18 @@ def test_an_event_shows_headers_payload_repeats_and_each_calls_timeline(
     assert "HTTP 200" in text and "posted" in text and "delivery" in text
     assert "waited" in text and "1 row in the call" in text
     assert "ProspectActivityId" in text
+
+
+def test_a_calls_line_tells_a_created_row_from_one_leadsquared_refused(
+    console: FlaskClient, history: History
+) -> None:
+    """The delivered row's call names its ProspectActivityId as created; the dead row's quotes the refusal."""
+    delivered = page(console, f"/events/{history.delivered_event}")
+    assert "this row was created: <span" in delivered
+    assert "0 attempts" not in delivered  # attempts count failures: beside a delivery they would mislead
+    dead = page(console, f"/events/{history.dead_event}")
+    assert f'LeadSquared\'s answer for this row: <span class="mono">{REFUSAL}' in dead
+    assert "this row was created" not in dead and "1 failed attempt ·" in dead
 
 
 def test_an_event_without_activities_says_why(console: FlaskClient, history: History) -> None:
