@@ -44,13 +44,27 @@ class AdminConfigError(RuntimeError):
 
 
 def require_password(credentials: AdminCredentials) -> str:
-    """Return the console's password, or refuse to start, naming the variable to set."""
+    """Return the console's password, or refuse to start, naming the variable to set.
+
+    Every visitor of the login page gets a cookie signed with a key derived
+    from the password, so a short one could be guessed offline against it,
+    past the login throttle: fewer than MIN_PASSWORD_CHARS characters is refused.
+    """
+    example = f"{ADMIN_PASSWORD_ENV}=$(python -c 'import secrets; print(secrets.token_urlsafe())')"
     if not credentials.password:
         raise AdminConfigError(
             f"{ADMIN_PASSWORD_ENV} is not set: the admin process needs a password for its console "
-            f"(e.g. {ADMIN_PASSWORD_ENV}=$(python -c 'import secrets; print(secrets.token_urlsafe())'))"
+            f"(e.g. {example})"
+        )
+    if len(credentials.password) < MIN_PASSWORD_CHARS:
+        raise AdminConfigError(
+            f"{ADMIN_PASSWORD_ENV} is shorter than {MIN_PASSWORD_CHARS} characters: choose a longer one "
+            f"(e.g. {example})"
         )
     return credentials.password
+
+
+MIN_PASSWORD_CHARS = 12
 
 
 @lru_cache(maxsize=4)

@@ -2,8 +2,7 @@
 
 Each group carries the filter that lists exactly its rows (its exact reason,
 see filters.py), so the console links to them and a bulk action acts on no
-other; a reason too long for a filter to carry is matched by its start. The
-groups are read from partial indexes that hold only the problem rows with
+other. The groups are read from partial indexes that hold only the problem rows with
 their reasons (ix_events_attention, ix_activities_attention): 16-19 ms with
 90,000 problem rows among a million events on either store, against about
 200 ms reading each row for its reason.
@@ -16,8 +15,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from bridge.observe.masking import mask_text
-from bridge.operate.filters import MAX_EXACT, MAX_TEXT, ActivityFilter, EventFilter
+from bridge.operate.filters import ActivityFilter, EventFilter
 from bridge.store.tables import ActivityStatus, EventStatus, activities, events
 
 EVENT_PROBLEMS = (EventStatus.FAILED, EventStatus.IGNORED)
@@ -80,23 +78,11 @@ def _latest_first(groups: sa.Select[Any], limit: int) -> sa.Select[Any]:
 def _group(
     subject: Literal["event", "activity"], status: str, reason: str | None, count: int, latest_at: float
 ) -> AttentionGroup:
-    exact, piece = _reason_match(reason)
+    # Stored reasons are masked and cut (tables.OperatorText), so any of them fits an exact filter;
+    # with no reason recorded (no filter says so) the status alone lists the group, and a little more.
     wanted: EventFilter | ActivityFilter
     if subject == "event":
-        wanted = EventFilter(status=EventStatus(status), reason=exact, text=piece)
+        wanted = EventFilter(status=EventStatus(status), reason=reason or None)
     else:
-        wanted = ActivityFilter(status=ActivityStatus(status), last_error=exact, text=piece)
-    shown = "" if reason is None else mask_text(reason)
-    return AttentionGroup(subject, status, shown, count, latest_at, wanted.to_params())
-
-
-def _reason_match(reason: str | None) -> tuple[str | None, str | None]:
-    """Return the exact reason a filter can carry, else a piece of its start to match as a substring.
-
-    With neither (no reason was recorded: no filter says so), the status alone
-    lists the group, and a little more.
-    """
-    if reason and len(reason) <= MAX_EXACT and "\x00" not in reason:
-        return reason, None
-    piece = (reason or "")[:MAX_TEXT].split("\x00")[0].strip()
-    return None, piece or None
+        wanted = ActivityFilter(status=ActivityStatus(status), last_error=reason or None)
+    return AttentionGroup(subject, status, reason or "", count, latest_at, wanted.to_params())

@@ -63,6 +63,14 @@ class WorkerOverview:
     started_at: float
     beat_at: float
     alive: bool  # beat within worker_stale_seconds and not stopped
+    stopped_at: float | None = None  # a clean stop; a worker neither alive nor stopped went silent
+
+    @property
+    def state(self) -> str:
+        """Return alive, stopped (it said goodbye) or silent (its heartbeat just stopped: a crash)."""
+        if self.alive:
+            return "alive"
+        return "stopped" if self.stopped_at is not None else "silent"
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ def overview(engine: sa.Engine, settings: Settings, now: float) -> Overview:
         accounts = _accounts(connection, list(settings.accounts.values()), now)
         sources = source_overviews(connection, list(settings.sources), now)
     workers = [
-        WorkerOverview(w.worker_id, w.host, w.pid, w.started_at, w.beat_at, w.alive)
+        WorkerOverview(w.worker_id, w.host, w.pid, w.started_at, w.beat_at, w.alive, w.stopped_at)
         for w in list_workers(engine, settings.delivery.worker_stale_seconds)
     ]
     return Overview(accounts, sources, workers, needs_attention(engine, PROBLEMS_SHOWN))

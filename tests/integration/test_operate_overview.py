@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from bridge.operate.filters import MAX_TEXT, parse_activity_filter, parse_event_filter
+from bridge.operate.filters import parse_activity_filter, parse_event_filter
 from bridge.operate.queries import (
     AttentionGroup,
     Overview,
@@ -23,6 +23,7 @@ from bridge.services import Services
 from bridge.store.accounts import pause_account
 from bridge.store.limiter import block_for
 from bridge.store.tables import (
+    MAX_OPERATOR_TEXT,
     PausedBy,
     activities,
     event_duplicates,
@@ -93,7 +94,7 @@ def test_three_events_of_an_unmapped_type_are_one_group_that_lists_exactly_them(
     assert sorted(e.idempotency_key for e in listed) == ["evt_U0", "evt_U1", "evt_U2"]
     assert unmapped.latest_at == max(e.received_at for e in listed)
     dead = group_of(groups, "dead", "LeadSquared did not create the activity: Invalid owner l***@example.com")
-    assert dead.params["last_error"].endswith("lead@example.com")
+    assert dead.params["last_error"].endswith("l***@example.com")  # stored masked, so linked masked
     [activity] = list_activities(services.engine, parse_activity_filter(dead.params, time.time())).items
     assert activity.status == "dead" and activity.opportunity_id == "opp-x"
     assert [g.latest_at for g in groups] == sorted((g.latest_at for g in groups), reverse=True)
@@ -101,7 +102,7 @@ def test_three_events_of_an_unmapped_type_are_one_group_that_lists_exactly_them(
 
 
 def test_stuck_activities_and_long_reasons_still_list_their_rows(services: Services) -> None:
-    """Unknown and unresolved rows group by masked error; a reason too long to carry matches by its start."""
+    """Unknown and unresolved rows group by masked error; a long reason is stored cut and matched exactly."""
     now = time.time()
     long_reason = "the stripe transform raised ValueError: " + "x" * 3000
     event_id = insert(
@@ -123,7 +124,7 @@ def test_stuck_activities_and_long_reasons_still_list_their_rows(services: Servi
     ]
     assert groups[0].reason == "not found within 1800 s: Phone ******0001"
     failed = groups[2]
-    assert failed.params == {"status": "failed", "text": long_reason[:MAX_TEXT]}
+    assert failed.params == {"status": "failed", "reason": long_reason[:MAX_OPERATOR_TEXT]}
     [listed] = list_events(services.engine, parse_event_filter(failed.params, now), SOURCES).items
     assert listed.id == event_id
     for group in groups[:2]:

@@ -177,3 +177,9 @@ def test_the_admin_app_refuses_to_start_without_a_password(admin_services: Servi
     """No BRIDGE_ADMIN_PASSWORD: building the app fails, naming the variable."""
     with pytest.raises(AdminConfigError, match="BRIDGE_ADMIN_PASSWORD is not set"):
         create_admin_app(admin_services, AdminCredentials(token=TOKEN))
+
+
+def test_the_admin_app_refuses_a_password_short_enough_to_guess_offline(admin_services: Services) -> None:
+    """A password under 12 characters is refused at start, saying how long it must be."""
+    with pytest.raises(AdminConfigError, match="shorter than 12 characters"):
+        create_admin_app(admin_services, AdminCredentials(password="hunter2", token=TOKEN))
