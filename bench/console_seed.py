@@ -34,8 +34,8 @@ def _case(number: str, shares: list[tuple[int, str]], default: str) -> str:
     return f"CASE {arms} ELSE '{default}' END"
 
 
-def seed_events(bind: sa.Connection, count: int) -> None:
-    """Insert count events spread over SPAN before NOW, over SOURCES, with their statuses and reasons."""
+def seed_events(bind: sa.Connection, count: int, now: float = NOW) -> None:
+    """Insert count events spread over SPAN before now, over SOURCES, with their statuses and reasons."""
     status = _case("n", [(50, "ignored"), (80, "failed")], "transformed")
     event_type = _case(
         "n",
@@ -53,7 +53,7 @@ def seed_events(bind: sa.Connection, count: int) -> None:
         sa.text(
             "INSERT INTO events (source, idempotency_key, event_type, body, received_at, status, reason, "
             "headers) "
-            f"SELECT {source}, 'evt_' || n, {event_type}, :body, {NOW - SPAN} + n * {SPAN / count}, "
+            f"SELECT {source}, 'evt_' || n, {event_type}, :body, {now - SPAN} + n * {SPAN / count}, "
             f"{status}, {reason}, :headers FROM {series(bind, count)} AS g"
         ),
         {"body": BODY, "headers": HEADERS},
@@ -125,25 +125,29 @@ def seed_duplicates(bind: sa.Connection, every: int) -> None:
     )
 
 
-def seed_refusals(bind: sa.Connection) -> None:
+def seed_refusals(bind: sa.Connection, now: float = NOW) -> None:
     """Count a few forged signatures per source in every hour of the span."""
     hours = int(SPAN // 3600)
     for source in SOURCES:
         bind.execute(
             sa.text(
                 "INSERT INTO intake_refusals (source, minute, error, count) "
-                f"SELECT :source, {NOW - SPAN} + n * 3600, 'bad_signature', 1 + n % 3 "
+                f"SELECT :source, {now - SPAN} + n * 3600, 'bad_signature', 1 + n % 3 "
                 f"FROM {series(bind, hours)} AS g"
             ),
             {"source": source},
         )
 
 
-def seed_console(engine: sa.Engine, events: int, activities: int) -> None:
-    """Fill the store: events, activities, call history, redeliveries and refusals."""
+def seed_console(engine: sa.Engine, events: int, activities: int, now: float = NOW) -> None:
+    """Fill the store: events, activities, call history, redeliveries and refusals, the newest at now.
+
+    The console reads the last 24 hours and ages (since=1d) from the clock: a
+    benchmark of its pages passes time.time(), or they would count no traffic.
+    """
     with engine.begin() as bind:
-        seed_events(bind, events)
+        seed_events(bind, events, now)
         seed_activities(bind, activities, max(1, activities // 10))
         seed_calls(bind, 10)
         seed_duplicates(bind, 20)
-        seed_refusals(bind)
+        seed_refusals(bind, now)

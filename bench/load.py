@@ -25,8 +25,8 @@ class Payment:
     opportunity_id: str
 
 
-def payment_body(payment: Payment, created_at: int = 1_700_000_000) -> bytes:
-    """Return a Razorpay payment.captured body as Razorpay would send it."""
+def payment_body(payment: Payment, created_at: int = 1_700_000_000, event: str = "payment.captured") -> bytes:
+    """Return a Razorpay payment event's body (payment.captured, or another of the same shape) as sent."""
     entity = {
         "id": payment.payment_id,
         "amount": 100050,
@@ -35,7 +35,7 @@ def payment_body(payment: Payment, created_at: int = 1_700_000_000) -> bytes:
         "created_at": created_at,
         "notes": {"opportunity_id": payment.opportunity_id},
     }
-    body = {"event": "payment.captured", "created_at": created_at, "payload": {"payment": {"entity": entity}}}
+    body = {"event": event, "created_at": created_at, "payload": {"payment": {"entity": entity}}}
     return json.dumps(body, separators=(",", ":")).encode()
 
 

@@ -24,7 +24,16 @@ POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 # gunicorn.conf.py's switch between its gevent worker (the default) and the former gthread model.
 WORKER_CLASS_ENV = "WEB_WORKER_CLASS"
 # Variables of the bridge this benchmark sets itself; inherited values would change what is measured.
-_OWN_PREFIXES = ("BRIDGE_", "DATABASE_URL", "LSQ_", "RAZORPAY_", "MINIMAL_", "PORT", WORKER_CLASS_ENV)
+_OWN_PREFIXES = (
+    "BRIDGE_",
+    "ADMIN_",
+    "DATABASE_URL",
+    "LSQ_",
+    "RAZORPAY_",
+    "MINIMAL_",
+    "PORT",
+    WORKER_CLASS_ENV,
+)
 
 
 @dataclass(frozen=True)
@@ -139,6 +148,31 @@ def start_bridge_web(procs: Processes, name: str, env: dict[str, str], port: int
     """Migrate, then start the Procfile's web process (on a given port, to restart one)."""
     migrate(env)
     return start_gunicorn(procs, name, "bridge:create_app()", env, port)
+
+
+def procfile_command(name: str) -> str:
+    """Return the command the Procfile gives one of its processes."""
+    for line in (REPO / "Procfile").read_text().splitlines():
+        process, _, command = line.partition(":")
+        if process.strip() == name:
+            return command.strip()
+    raise RuntimeError(f"the Procfile has no {name} process")
+
+
+def start_admin(procs: Processes, env: dict[str, str], name: str = "admin") -> Process:
+    """Start the Procfile's admin process (console and API) through a shell, on a free loopback port.
+
+    env must hold BRIDGE_ADMIN_PASSWORD (and BRIDGE_ADMIN_TOKEN for the API).
+    """
+    port = free_port()
+    # The Procfile names gunicorn bare: this interpreter's scripts come first on the PATH.
+    path = f"{Path(sys.executable).parent}:{env.get('PATH', os.defpath)}"
+    admin_env = {**env, "PATH": path, "ADMIN_BIND": LOOPBACK, "ADMIN_PORT": str(port)}
+    # exec: the shell becomes gunicorn's master, so stopping the process stops gunicorn.
+    argv = ["sh", "-c", f"exec {procfile_command('admin')}"]
+    process = procs.start(name, argv, admin_env, port, cwd=REPO)
+    wait_http(process, "/healthz")
+    return process
 
 
 def start_worker(procs: Processes, env: dict[str, str], name: str = "worker") -> Process:
