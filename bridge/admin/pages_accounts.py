@@ -16,7 +16,7 @@ bp = Blueprint("accounts", __name__)
 def index() -> ResponseReturnValue:
     """Show every account: paused or not and by whom, its activities by status, its calls and limit."""
     wired = context.services()
-    accounts = queries.overview(wired.reader, wired.settings, context.now()).accounts
+    accounts = queries.accounts_overview(wired.reader, wired.settings, context.now())
     return render_template("accounts.html", accounts=accounts)
 
 

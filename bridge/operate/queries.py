@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from bridge.observe.masking import mask_payload, mask_text
 from bridge.operate.attention import AttentionGroup, needs_attention
 from bridge.operate.filters import ActivityFilter, EventFilter, activity_conditions, event_conditions
-from bridge.operate.overview import AccountOverview, Overview, WorkerOverview, overview
+from bridge.operate.overview import AccountOverview, Overview, WorkerOverview, accounts_overview, overview
 from bridge.operate.timeline import CallSummary, activity_calls
 from bridge.operate.traffic import HourCounts, SourceOverview
 from bridge.store.tables import activities, event_duplicates, events
@@ -283,6 +283,7 @@ __all__ = [
     "Page",
     "SourceOverview",
     "WorkerOverview",
+    "accounts_overview",
     "count_activities",
     "count_events",
     "event_detail",

@@ -134,6 +134,14 @@ activities = sa.Table(
     sa.Index("ix_activities_opportunity_id", "opportunity_id"),
     sa.Index("ix_activities_status_id", "status", "id"),
 )
+# The overview's count of what each account delivered lately; only delivered rows are in it.
+sa.Index(
+    "ix_activities_delivered",
+    activities.c.delivered_at,
+    activities.c.account,
+    sqlite_where=activities.c.status == "delivered",
+    postgresql_where=activities.c.status == "delivered",
+)
 ATTENTION_ACTIVITY_STATUSES = ("dead", "unknown", "unresolved")
 sa.Index(
     "ix_activities_attention",

@@ -13,6 +13,7 @@ from bridge.operate.filters import parse_activity_filter, parse_event_filter
 from bridge.operate.queries import (
     AttentionGroup,
     Overview,
+    accounts_overview,
     list_activities,
     list_events,
     needs_attention,
@@ -205,3 +206,23 @@ def test_the_overview_counts_traffic_calls_the_queue_a_pause_a_lowered_limit_and
         (23, 2, 1, 1),
     ]
     assert [w.alive for w in shown.workers] == [False]  # stopped cleanly since
+
+
+def test_an_account_counts_what_it_delivered_in_the_last_day_and_every_unfinished_row(
+    services: Services,
+) -> None:
+    """A delivery two days old is left out of delivered; pending and dead rows count whatever their age."""
+    now = time.time()
+    event_id = insert(
+        services, events, source="razorpay", idempotency_key="evt_D", event_type="t", body=b"{}",
+        received_at=now - 3 * 86400, status="transformed",
+    )  # fmt: skip
+    for number, (status, delivered_at) in enumerate(
+        [("delivered", now - 2 * 86400), ("delivered", now - 60), ("pending", None), ("dead", None)]
+    ):
+        insert(
+            services, activities, event_id=event_id, activity_key=f"d{number}", account="main", request={},
+            status=status, created_at=now - 3 * 86400, next_attempt_at=now, delivered_at=delivered_at,
+        )  # fmt: skip
+    [account] = accounts_overview(services.engine, services.settings, now)
+    assert {s: n for s, n in account.by_status.items() if n} == {"delivered": 1, "pending": 1, "dead": 1}

@@ -19,6 +19,7 @@ Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # The problem rows an operator's needs-attention page groups by reason (bridge/store/tables.py).
 EVENT_PROBLEMS = "status IN ('failed', 'ignored')"
 ACTIVITY_PROBLEMS = "status IN ('dead', 'unknown', 'unresolved')"
+DELIVERED = "status = 'delivered'"
 
 
 def _partial_index(name: str, table: str, columns: list[str], where: str) -> None:
@@ -33,6 +34,7 @@ def upgrade() -> None:
     op.create_index("ix_events_received_at", "events", ["received_at"])
     op.create_index("ix_activities_opportunity_id", "activities", ["opportunity_id"])
     op.create_index("ix_activities_status_id", "activities", ["status", "id"])
+    _partial_index("ix_activities_delivered", "activities", ["delivered_at", "account"], DELIVERED)
     _partial_index("ix_events_attention", "events", ["status", "reason", "received_at"], EVENT_PROBLEMS)
     _partial_index(
         "ix_activities_attention", "activities", ["status", "last_error", "created_at"], ACTIVITY_PROBLEMS
@@ -125,6 +127,7 @@ def downgrade() -> None:
         account_state.drop_column("paused_at")
         account_state.drop_column("paused_by")
     op.drop_index("ix_activities_attention", table_name="activities")
+    op.drop_index("ix_activities_delivered", table_name="activities")
     op.drop_index("ix_events_attention", table_name="events")
     op.drop_index("ix_activities_status_id", table_name="activities")
     op.drop_index("ix_activities_opportunity_id", table_name="activities")
