@@ -81,10 +81,16 @@ def configuration(
 
 
 def build_services(
-    environ: Mapping[str, str], registry: SourceRegistry, process: Literal["web", "worker"] = "web"
+    environ: Mapping[str, str],
+    registry: SourceRegistry,
+    process: Literal["web", "worker"] = "web",
+    require_secrets: bool = True,
 ) -> Services:
-    """Load the configuration, secrets required, and open the store with the process's pool size."""
-    loaded = configuration(environ, registry)
+    """Load the configuration, secrets required, and open the store with the process's pool size.
+
+    Only an operator's command, which verifies no webhook, may pass require_secrets=False.
+    """
+    loaded = configuration(environ, registry, require_secrets=require_secrets)
     settings = loaded.settings
     pool_size = settings.database.web_pool_size if process == "web" else settings.worker_pool_size()
     engine = make_engine(settings.database_url, pool_size, settings.database.pool_timeout_seconds)

@@ -94,18 +94,24 @@ def show_event(environ: Mapping[str, str], /, event_id: int, as_json_output: boo
 
 def _show_activity(activity: Any) -> None:
     summary = activity.summary
+    if summary.status == "delivered":
+        # attempts counts failures only, and a retry resets it: a delivery says what LeadSquared gave.
+        progress = f"delivered {moment(summary.delivered_at)} as {summary.prospect_activity_id or '-'}"
+    else:
+        progress = f"{summary.attempts} failed attempts"
     click.echo(
         f"\nactivity {summary.id} [{summary.status}] {summary.account} opportunity "
-        f"{summary.opportunity_id or '(looking up)'}, {summary.attempts} attempts"
+        f"{summary.opportunity_id or '(looking up)'}: {progress}"
     )
     if summary.last_error:
         click.echo(f"  last error: {summary.last_error}")
     for call in activity.calls:
         answer = call.result or call.exception_type or call.message or ""
+        rows = "1 row" if call.rows == 1 else f"{call.rows} rows"
         click.echo(
             f"  {moment(call.started_at)} {call.kind:9} {call.http_status or '---'} {call.outcome:13} "
             f"{call.duration_seconds * 1000:7.0f} ms, waited {call.waited_seconds:5.2f} s, "
-            f"{call.rows} rows  {short(answer, 50)}"
+            f"{rows}  {short(answer, 50)}"
         )
 
 

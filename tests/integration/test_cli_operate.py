@@ -129,3 +129,12 @@ def test_retry_brings_a_dead_activity_back_and_pause_holds_deliveries_until_resu
     run_worker_until(services, settled(services))
     assert [row.status for row in activity_rows(services)] == ["delivered"]
     assert len(sandbox_received(sandbox.url)["activities"]) == 1
+
+
+def test_an_operators_shell_needs_no_webhook_secret(
+    environ: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The operator's commands verify no webhook, so they run where the sources' secrets are not set."""
+    without_secrets = {k: v for k, v in environ.items() if k != "RAZORPAY_WEBHOOK_SECRET"}
+    status, out, err = run(without_secrets, capsys, "events", "list", "--json")
+    assert (status, err) == (0, "") and json.loads(out) == {"items": [], "next_after": None}
