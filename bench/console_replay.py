@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.console_http import Admin, log_in
-from bench.drain import KEY_FIELD, MAX_ROWS_PER_CALL, received
+from bench.drain import KEY_FIELD, fewest_calls, received
 from bench.load import payment_body, payments
 from bench.procs import Processes
 from bench.stack import bridge_env, migrate, start_admin, start_sandbox, start_worker
@@ -48,8 +48,7 @@ class ReplaySettings:
     @property
     def minimum_calls(self) -> int:
         """Return the fewest bulk calls that carry every activity (25 rows of one opportunity a call)."""
-        per_opportunity = math.ceil(self.events / self.opportunities)
-        return self.opportunities * math.ceil(per_opportunity / MAX_ROWS_PER_CALL)
+        return fewest_calls(self.events, self.opportunities)
 
     @property
     def ideal_seconds(self) -> float:

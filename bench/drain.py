@@ -24,6 +24,12 @@ SETTLE_SECONDS = 1.0
 BURST_GAP_SECONDS = 1.0
 
 
+def fewest_calls(activities: int, opportunities: int) -> int:
+    """Return the fewest bulk calls that carry activities spread evenly over opportunities, 25 rows a call."""
+    per_opportunity = math.ceil(activities / opportunities)
+    return opportunities * math.ceil(per_opportunity / MAX_ROWS_PER_CALL)
+
+
 @dataclass(frozen=True)
 class DrainSettings:
     """The backlog, and the sandbox it drains to."""
@@ -38,8 +44,7 @@ class DrainSettings:
     @property
     def minimum_calls(self) -> int:
         """Return the fewest bulk calls that can carry the backlog."""
-        per_opportunity = math.ceil(self.activities / self.opportunities)
-        return self.opportunities * math.ceil(per_opportunity / MAX_ROWS_PER_CALL)
+        return fewest_calls(self.activities, self.opportunities)
 
     @property
     def ideal_span(self) -> float:

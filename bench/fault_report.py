@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench.drain import fewest_calls
+
 BULK_PATH = "/v2/ProspectActivity.svc/Bulk/CustomActivity/Add/ByOpportunityId"
 KEY_FIELD = "mx_Custom_10"  # bridge.example.toml's key_field
-MAX_ROWS_PER_CALL = 25
 SOURCE = "razorpay"
 
 # Targets of issue 8: nothing lost, doubled or dead; few calls beyond the faults; no long stall.
@@ -40,8 +40,7 @@ class Scenario:
     @property
     def minimum_calls(self) -> int:
         """Return the fewest bulk calls that carry the backlog: one per opportunity per 25 rows."""
-        per_opportunity = math.ceil(self.events / self.opportunities)
-        return self.opportunities * math.ceil(per_opportunity / MAX_ROWS_PER_CALL)
+        return fewest_calls(self.events, self.opportunities)
 
     @property
     def ideal_seconds(self) -> float:

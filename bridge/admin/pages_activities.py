@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request
+from typing import Any
+
+from flask import Blueprint, flash, redirect, request
 from flask.typing import ResponseReturnValue
 
 from bridge.admin import context, forms
 from bridge.admin.api_actions import resolution_named
 from bridge.admin.auth import safe_next
+from bridge.admin.listing import filtered_list
 from bridge.operate import queries
 from bridge.operate.actions import resolve_activity, retry_activity
-from bridge.operate.filters import FilterError, parse_activity_filter
+from bridge.operate.filters import ActivityFilter, parse_activity_filter
 
 bp = Blueprint("activities", __name__)
 
@@ -18,19 +21,12 @@ bp = Blueprint("activities", __name__)
 @bp.get("/activities")
 def index() -> ResponseReturnValue:
     """List the activities the query string's filter matches, newest first; a bad filter says why."""
-    cleaned = context.without_blank_fields()
-    if cleaned is not None:
-        return cleaned
-    wired, values = context.services(), context.filter_values()
-    fields = forms.activity_fields(wired)
-    try:
-        wanted = parse_activity_filter(values, context.now())
-    except FilterError as error:
-        page = render_template("activities.html", page=None, values=values, fields=fields, problem=str(error))
-        return page, 400
-    after, limit = context.paging()
-    found = queries.list_activities(wired.reader, wanted, after, limit)
-    return render_template("activities.html", page=found, values=values, fields=fields, problem=None)
+    wired = context.services()
+
+    def find(wanted: ActivityFilter, after: int | None, limit: int) -> Any:
+        return queries.list_activities(wired.reader, wanted, after, limit)
+
+    return filtered_list("activities.html", forms.activity_fields(wired), parse_activity_filter, find)
 
 
 @bp.post("/activities/<int:activity_id>/retry")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 
 from bridge.admin import context, forms
+from bridge.admin.listing import filtered_list
 from bridge.operate import queries
 from bridge.operate.actions import replay_event
-from bridge.operate.filters import FilterError, parse_event_filter
+from bridge.operate.filters import EventFilter, parse_event_filter
 
 bp = Blueprint("events", __name__)
 
@@ -16,19 +19,13 @@ bp = Blueprint("events", __name__)
 @bp.get("/events")
 def index() -> ResponseReturnValue:
     """List the events the query string's filter matches, newest first; a bad filter says why."""
-    cleaned = context.without_blank_fields()
-    if cleaned is not None:
-        return cleaned
-    wired, values = context.services(), context.filter_values()
-    fields = forms.event_fields(wired)
-    try:
-        wanted = parse_event_filter(values, context.now())
-    except FilterError as error:
-        page = render_template("events.html", page=None, values=values, fields=fields, problem=str(error))
-        return page, 400
-    after, limit = context.paging()
-    found = queries.list_events(wired.reader, wanted, list(wired.settings.sources), after, limit)
-    return render_template("events.html", page=found, values=values, fields=fields, problem=None)
+    wired = context.services()
+    sources = list(wired.settings.sources)
+
+    def find(wanted: EventFilter, after: int | None, limit: int) -> Any:
+        return queries.list_events(wired.reader, wanted, sources, after, limit)
+
+    return filtered_list("events.html", forms.event_fields(wired), parse_event_filter, find)
 
 
 @bp.get("/events/<int:event_id>")
