@@ -51,16 +51,21 @@ def up(environ: Mapping[str, str], port: int, sandbox_port: int) -> int:
 @click.command(short_help="transform received webhooks, look up opportunities, deliver activities")
 @click.pass_obj
 def worker(environ: Mapping[str, str]) -> int:
-    """Transform received webhooks, look up opportunities and deliver activities until SIGTERM or SIGINT."""
+    """Transform received webhooks, look up opportunities and deliver activities until SIGTERM or SIGINT.
+
+    It also runs operators' bulk jobs and the retention purge ([retention] in
+    bridge.toml), and needs BRIDGE_ERASURE_KEY (see the README, "Retention and erasure").
+    """
     from bridge.observe.logs import configure_logging
     from bridge.operate.jobs import JobRunner
+    from bridge.operate.retention import Purger
     from bridge.pipeline.worker import Worker
     from bridge.store.migrate import ensure_current
 
     wired = services.build_services(environ, services.source_registry(), process="worker")
     configure_logging(wired.settings.secret_values())
     ensure_current(wired.engine)
-    worker_loop = Worker(wired, chores=[JobRunner])
+    worker_loop = Worker(wired, chores=[JobRunner, Purger])
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping on signal", extra={"action": "stop", "signal": signal.Signals(signum).name})
