@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from bridge import services
-from bridge.cli import act, inspect, processes, release, trial
+from bridge.cli import act, inspect, processes, release, retain, trial
 from bridge.config.load import ConfigError
 from bridge.operate.actions import OperateError
 from bridge.operate.filters import FilterError
@@ -85,6 +85,8 @@ cli.add_command(act.resolve)
 cli.add_command(act.pause)
 cli.add_command(act.resume)
 cli.add_command(act.jobs)
+cli.add_command(retain.purge)
+cli.add_command(retain.erase)
 
 
 def main(
