@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from bridge.config.load import ConfigError
 from bridge.operate.retention import DAY_SECONDS, Purger, purge_now, purge_plan
 from bridge.pipeline.transform import transform_received
+from bridge.pipeline.worker import Worker
+from bridge.sandbox import SandboxServer
 from bridge.services import Services
 from bridge.store.accounts import pause_account
 from bridge.store.tables import (
@@ -21,6 +26,7 @@ from bridge.store.tables import (
     lsq_call_activities,
     lsq_calls,
 )
+from tests.conftest import make_services
 from tests.support import body_of, count, payment_event, razorpay_headers, run_worker_until, settled
 
 URL = "/webhooks/razorpay"
@@ -133,3 +139,15 @@ def test_the_worker_chore_purges_in_rounds_and_then_looks_again_later(
     assert purger.purged.payloads == 2 and event_of(services, "evt_R2").body == b""
     assert purger.run_some(later + 1) is False  # nothing was left: the next look is minutes away
     assert purger.next_look > later + 60
+
+
+def test_the_worker_refuses_to_start_without_the_erasure_key(
+    tmp_path: Path, database_url: str, sandbox: SandboxServer
+) -> None:
+    """Events transformed without hashes could never be found by an erasure: the worker names the variable."""
+    keyless = make_services(tmp_path, database_url, sandbox, BRIDGE_ERASURE_KEY="")
+    with pytest.raises(ConfigError, match="BRIDGE_ERASURE_KEY is not set"):
+        Worker(keyless)
+    short = make_services(tmp_path, database_url, sandbox, BRIDGE_ERASURE_KEY="too-short")
+    with pytest.raises(ConfigError, match="fewer than 16 characters"):
+        Worker(short)
