@@ -25,11 +25,15 @@ from bridge.store.tables import PayloadErasure
 log = logging.getLogger(__name__)
 DAY_SECONDS = 86400.0
 # Events a batch erases or deletes: each deletion takes their activities, call rows, repeats and
-# digests with it, a few hundred rows in all, so a webhook waits milliseconds for the lock at most.
-BATCH_SIZE = 200
-# Between two batches, the store is left to the webhooks: a SQLite writer that found the lock taken
-# sleeps in its busy handler and must find it free when it wakes (bench/purge.py measures the cost).
+# digests with it. Deleting 100 of a million-event SQLite store held its write lock 10-20 ms (200:
+# 16-35 ms, on two busy cores), which is how long a webhook arriving meanwhile waits at most.
+BATCH_SIZE = 100
+# Between two batches the store is left to the webhooks, for at least three times as long as the
+# batch held it (so a purge takes at most a quarter of the store's write time) and at least 50 ms:
+# a SQLite writer that found the lock taken sleeps in its busy handler and must find it free when
+# it wakes. bench/purge.py measures what is left of ingest.
 PAUSE_SECONDS = 0.05
+PAUSE_PER_BUSY_SECOND = 3.0
 # Work one chore round does at most before the worker's loop transforms and claims again.
 ROUND_BUDGET_SECONDS = 0.25
 # How often an idle purge looks again once nothing is due: payloads fall due by the day.
@@ -119,12 +123,18 @@ def purge_now(
     """Purge everything due, batch after batch with a pause between, calling progress after each."""
     total = Purged()
     while True:
+        started = time.monotonic()
         batch = purge_batch(services.engine, services.settings, clock())
         if not batch.rows:
             return total
         total.add(batch)
         progress(total)
-        time.sleep(pause_seconds)
+        time.sleep(pause_after(time.monotonic() - started, pause_seconds))
+
+
+def pause_after(busy_seconds: float, least: float = PAUSE_SECONDS) -> float:
+    """Return how long to leave the store to others after a batch that took busy_seconds."""
+    return max(least, PAUSE_PER_BUSY_SECOND * busy_seconds) if least else 0.0
 
 
 @dataclass
@@ -138,20 +148,22 @@ class Purger:
     purged: Purged = field(default_factory=Purged)
 
     def run_some(self, now: float) -> bool:
-        """Purge batches for up to ROUND_BUDGET_SECONDS; return whether any was due."""
+        """Purge batches, each followed by its pause, for about ROUND_BUDGET_SECONDS; say if any was due."""
         if now < self.next_look:
             return False
         started = time.monotonic()
         did = Purged()
         while True:
+            batch_started = time.monotonic()
             batch = purge_batch(self.services.engine, self.services.settings, now)
             did.add(batch)
             if not batch.rows:
                 self.next_look = now + IDLE_SECONDS
                 break
-            if time.monotonic() - started + PAUSE_SECONDS > ROUND_BUDGET_SECONDS:
+            # Paused after every batch, the last of a round too: the next round may start at once.
+            self.sleep(pause_after(time.monotonic() - batch_started))
+            if time.monotonic() - started >= ROUND_BUDGET_SECONDS:
                 break
-            self.sleep(PAUSE_SECONDS)
         if did.rows:
             self.purged.add(did)
             log.info(
