@@ -118,17 +118,23 @@ class AlertSender:
             self.wake.clear()
 
     def send_due(self) -> int:
-        """Post every alert due now; return how many the sink took."""
-        if not self.settings.webhook_url:
+        """Post every alert due now, each condition's in order; return how many the sink took."""
+        url = self.settings.webhook_url
+        if not url:
             return 0
         sent = 0
-        now = store.database_now(self.engine)
-        for alert in postable(store.unsent_alerts(self.engine), now):
-            if self.stopping.is_set():
-                break
-            lease = self.settings.timeout_seconds * 2 + 5
-            if store.claim_alert(self.engine, alert.id, self.holder, lease):
-                sent += self.send_one(alert, self.settings.webhook_url)
+        lease = self.settings.timeout_seconds * 2 + 5
+        # Pass after pass: a condition's next alert becomes postable once the one before it went.
+        while not self.stopping.is_set():
+            now = store.database_now(self.engine)
+            claimed = [
+                alert
+                for alert in postable(store.unsent_alerts(self.engine), now)
+                if store.claim_alert(self.engine, alert.id, self.holder, lease)
+            ]
+            if not claimed:
+                return sent
+            sent += sum(self.send_one(alert, url) for alert in claimed)
         return sent
 
     def send_one(self, alert: store.OutgoingAlert, url: str) -> int:
