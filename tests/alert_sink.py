@@ -36,7 +36,7 @@ class AlertSink:
 
 def _handler(sink: AlertSink) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
             with sink.lock:
                 status = sink.answers.pop(0) if sink.answers else 200
@@ -47,7 +47,7 @@ def _handler(sink: AlertSink) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(b"ok")
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's signature)
+        def log_message(self, format: str, *args: Any) -> None:
             """Keep the test output quiet."""
 
     return Handler

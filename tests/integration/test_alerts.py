@@ -1,4 +1,4 @@
-"""Alerts against the real store and a real HTTP sink: once per start and clear, retried, never in a race twice."""
+"""Alerts against the real store and a real HTTP sink: once per change, retried, once when evaluators race."""
 
 from __future__ import annotations
 
@@ -188,10 +188,12 @@ def test_dead_rows_and_a_lowered_limit_alert_with_their_numbers(alerting: Servic
     now = time.time()
     with alerting.engine.begin() as connection:
         event_id = connection.execute(
-            sa.insert(events).values(
+            sa.insert(events)
+            .values(
                 source="razorpay", idempotency_key="e1", body=b"{}", received_at=now, status="transformed"
             )
-        ).inserted_primary_key[0]
+            .returning(events.c.id)
+        ).scalar_one()
         rows = [Activity(f"k{n}", "main", f"opp-{n}", {"ActivityEvent": 201}) for n in range(11)]
         insert_activities(connection, event_id, rows, now)
         connection.execute(sa.update(activities).values(status="dead", next_attempt_at=now - 60))
