@@ -151,3 +151,18 @@ def test_a_resolved_alert_never_overtakes_its_unsent_start() -> None:
     unsent = [outgoing(1, "main", due_at=NOW + 10), outgoing(2, "main"), outgoing(3, "other")]
     assert [alert.id for alert in postable(unsent, NOW)] == [3]
     assert [alert.id for alert in postable(unsent, NOW + 10)] == [1, 3]
+
+
+def test_the_readmes_example_is_what_a_pause_posts() -> None:
+    """The README's example body is exactly what a pause of account main since 02:41 UTC posts."""
+    import calendar
+    import json
+
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("### Alerts", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    since = calendar.timegm((2026, 12, 7, 2, 41, 0))
+    finding = Finding(Condition.ACCOUNT_PAUSED, "main", since, 0)
+    change = Change((Condition.ACCOUNT_PAUSED, "main"), finding, since)
+    assert json.loads(example) == alert_body(change, since + 60, context(12))
