@@ -47,8 +47,9 @@ class Evaluator:
         """Look at every condition once; return the changes this evaluator wrote."""
         engine, reader = self.services.engine, self.services.reader
         # The states first: a change is written over the version read here, so a reading
-        # taken after another evaluator's change can never undo it.
-        stored = {(s.condition, s.subject): s for s in store.alert_states(engine)}
+        # taken after another evaluator's change can never undo it. Reads go through the
+        # reader, which on SQLite takes no write lock; only a change is written.
+        stored = {(s.condition, s.subject): s for s in store.alert_states(reader)}
         active = {
             (alert.condition, alert.subject): alert
             for alert in (
@@ -57,7 +58,7 @@ class Evaluator:
                 if s.active and s.condition in KNOWN
             )
         }
-        reading = self.read(reader, engine)
+        reading = self.read(reader)
         found = findings(reading, self.settings.alerts, active)
         written = []
         for change in changes(found, active):
@@ -77,9 +78,9 @@ class Evaluator:
                 )
         return written
 
-    def read(self, reader: sa.Engine, engine: sa.Engine) -> Reading:
+    def read(self, reader: sa.Engine) -> Reading:
         """Read what the conditions are judged on, on the database's clock."""
-        now = store.database_now(engine)
+        now = store.database_now(reader)
         facts = store.account_facts(reader, self.accounts, now)
         accounts = [
             AccountReading(f.account, f.paused_at, f.limit_in_force, f.dead_last_hour, f.oldest_waiting_at)
@@ -112,7 +113,9 @@ class AlertChore:
         self.enabled = alerts_off_notice(services, "worker")
         self.evaluator = Evaluator(services)
         self.every = services.settings.alerts.evaluate_every_seconds
-        self.sender = AlertSender(services.engine, services.settings.alerts, worker_id, poster)
+        self.sender = AlertSender(
+            services.engine, services.reader, services.settings.alerts, worker_id, poster
+        )
         self.next_evaluation = 0.0
 
     def run_some(self, now: float) -> bool:
@@ -137,7 +140,7 @@ class AlertMonitor:
     def __init__(self, services: Services, holder: str, poster: Poster = post_json) -> None:
         self.evaluator = Evaluator(services)
         self.every = services.settings.alerts.evaluate_every_seconds
-        self.sender = AlertSender(services.engine, services.settings.alerts, holder, poster)
+        self.sender = AlertSender(services.engine, services.reader, services.settings.alerts, holder, poster)
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self.run, name="alert-monitor", daemon=True)
 

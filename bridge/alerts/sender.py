@@ -78,12 +78,15 @@ class AlertSender:
     def __init__(
         self,
         engine: sa.Engine,
+        reader: sa.Engine,
         settings: AlertSettings,
         holder: str,
         poster: Poster = post_json,
         look_every_seconds: float = LOOK_EVERY_SECONDS,
     ) -> None:
         self.engine = engine
+        # Looking for alerts, every second, goes through the reader: on SQLite it takes no write lock.
+        self.reader = reader
         self.settings = settings
         self.holder = holder
         self.poster = poster
@@ -126,10 +129,10 @@ class AlertSender:
         lease = self.settings.timeout_seconds * 2 + 5
         # Pass after pass: a condition's next alert becomes postable once the one before it went.
         while not self.stopping.is_set():
-            now = store.database_now(self.engine)
+            now = store.database_now(self.reader)
             claimed = [
                 alert
-                for alert in postable(store.unsent_alerts(self.engine), now)
+                for alert in postable(store.unsent_alerts(self.reader), now)
                 if store.claim_alert(self.engine, alert.id, self.holder, lease)
             ]
             if not claimed:

@@ -83,7 +83,7 @@ def test_a_pause_alerts_once_and_its_resume_resolves_once(alerting: Services, si
     [cleared] = evaluator.evaluate()
     assert not cleared.starts
     assert evaluator.evaluate() == []
-    sender = AlertSender(alerting.engine, alerting.settings.alerts, "test-sender")
+    sender = AlertSender(alerting.engine, alerting.reader, alerting.settings.alerts, "test-sender")
     assert sender.send_due() == 2 and sender.send_due() == 0
     [alert, resolved] = sink.taken()
     assert "LeadSquared refused the keys of account main (401)" in alert
@@ -108,7 +108,9 @@ def test_a_sink_answering_500_gets_the_alert_again_until_it_takes_it(
     sink.answer_next(500, 500)
     pause_account(alerting.engine, "main", "401 Unauthorized", 60)
     assert len(Evaluator(alerting).evaluate()) == 1
-    sender = AlertSender(alerting.engine, alerting.settings.alerts, "test-sender", look_every_seconds=0.02)
+    sender = AlertSender(
+        alerting.engine, alerting.reader, alerting.settings.alerts, "test-sender", look_every_seconds=0.02
+    )
     sender.start()
     try:
         wait_for(lambda: len(sink.taken()) == 1, "the sink taking the alert")
@@ -127,7 +129,9 @@ def test_an_alert_the_sink_never_takes_is_given_up_after_max_attempts(
     sink.answer_next(503, 503, 503, 503, 503)
     pause_account(alerting.engine, "main", "401 Unauthorized", 60)
     Evaluator(alerting).evaluate()
-    sender = AlertSender(alerting.engine, alerting.settings.alerts, "test-sender", look_every_seconds=0.02)
+    sender = AlertSender(
+        alerting.engine, alerting.reader, alerting.settings.alerts, "test-sender", look_every_seconds=0.02
+    )
     sender.start()
     try:
         wait_for(lambda: outbox(alerting)[0].gave_up_at is not None, "giving up")
