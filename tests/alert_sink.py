@@ -20,6 +20,12 @@ class AlertSink:
     statuses: list[int] = field(default_factory=list)  # answered to the posts, in order
     answers: list[int] = field(default_factory=list)  # queued statuses for the next posts
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Cleared: every post is held unanswered until it is set again (a sink that hangs).
+    answering: threading.Event = field(default_factory=threading.Event)
+    received: threading.Event = field(default_factory=threading.Event)  # set by the first post
+
+    def __post_init__(self) -> None:
+        self.answering.set()
 
     def taken(self) -> list[str]:
         """Return the text of every alert the sink answered 2xx to, in order."""
@@ -38,6 +44,8 @@ def _handler(sink: AlertSink) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+            sink.received.set()
+            sink.answering.wait(60)
             with sink.lock:
                 status = sink.answers.pop(0) if sink.answers else 200
                 sink.posts.append(body)

@@ -217,3 +217,34 @@ def test_the_workers_chore_alerts_and_its_thread_posts(alerting: Services, sink:
     [chore] = worker.chores
     assert isinstance(chore, AlertChore) and not chore.sender.thread.is_alive()
     assert "account main (401)" in sink.taken()[0]
+
+
+def test_a_sink_that_hangs_holds_up_no_delivery(alerting: Services, sink: AlertSink) -> None:
+    """While the sink holds the alert's post unanswered, the same worker still delivers a webhook."""
+    from bridge import create_app
+    from bridge.store.limiter import block_for
+    from tests.support import activity_rows, body_of, payment_event, razorpay_headers
+
+    sink.answering.clear()
+    block_for(alerting.engine, "main", 0.0, 10)  # LeadSquared named a lower limit: an alert
+    body = body_of(payment_event("pay_1", "opp-1"))
+    client = create_app(alerting).test_client()
+
+    answers: list[int] = []
+
+    def delivered_while_the_sink_hangs() -> bool:
+        # The webhook comes once the sink holds the alert's post.
+        if sink.received.is_set() and not answers:
+            answers.append(
+                client.post("/webhooks/razorpay", data=body, headers=razorpay_headers(body, "e1")).status_code
+            )
+        return [row.status for row in activity_rows(alerting)] == ["delivered"]
+
+    try:
+        run_worker_until(
+            alerting, delivered_while_the_sink_hangs, worker=Worker(alerting, chores=[AlertChore])
+        )
+        assert answers == [202]
+        assert sink.statuses == [] and len(sink.posts) == 0  # the post is still unanswered
+    finally:
+        sink.answering.set()
