@@ -101,7 +101,7 @@ def alerts_off_notice(services: Services, process: str) -> bool:
     if not alerts.enabled:
         log.info(
             f"alerts are off: {alerts.webhook_url_env} is not set",
-            extra={"action": "alerts_off", "process": process},
+            extra={"action": "alerts_off", "role": process},
         )
     return alerts.enabled
 

@@ -248,3 +248,16 @@ def test_a_sink_that_hangs_holds_up_no_delivery(alerting: Services, sink: AlertS
         assert sink.statuses == [] and len(sink.posts) == 0  # the post is still unanswered
     finally:
         sink.answering.set()
+
+
+def test_without_a_url_the_worker_says_once_that_alerts_are_off_and_writes_none(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No BRIDGE_ALERT_WEBHOOK_URL: one 'alerts are off' line naming it, and a pause writes no alert."""
+    pause_account(services.engine, "main", "401 Unauthorized", 60)
+    with caplog.at_level("INFO", logger="bridge.alerts.monitor"):
+        worker = Worker(services, chores=[AlertChore])
+        for round_at in (1.0, 2.0, 3.0):
+            assert worker.run_chores(round_at) is False
+    assert [r.getMessage() for r in caplog.records] == ["alerts are off: BRIDGE_ALERT_WEBHOOK_URL is not set"]
+    assert outbox(services) == []
