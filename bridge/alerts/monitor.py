@@ -73,9 +73,8 @@ class Evaluator:
             since = change.since if change.starts else None
             if store.record_change(engine, seen, since, rows, kind_of(change), body, reading.now):
                 written.append(change)
-                log.warning(
-                    "alert %s", kind_of(change), extra={"action": "alert", "condition": condition.value}
-                )
+                fields = {"action": "alert", "condition": condition.value, "subject": subject}
+                log.warning("alert %s", kind_of(change), extra=fields)
         return written
 
     def read(self, reader: sa.Engine) -> Reading:
