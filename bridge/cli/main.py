@@ -27,7 +27,8 @@ lsq-bridge: signed payment and KYC webhooks in, LeadSquared activities out.
 Configuration comes from bridge.toml (or BRIDGE_CONFIG); secrets only from the
 environment: each source's secret_env (e.g. RAZORPAY_WEBHOOK_SECRET),
 LSQ_HOST / LSQ_ACCESS_KEY / LSQ_SECRET_KEY for LeadSquared, DATABASE_URL for
-the store (default sqlite:///bridge.db). The web process is gunicorn (see
+the store (default sqlite:///bridge.db), BRIDGE_ALERT_WEBHOOK_URL for alerts
+(off while unset). The web process is gunicorn (see
 Procfile); these commands are the rest.
 """
 

@@ -51,7 +51,13 @@ def up(environ: Mapping[str, str], port: int, sandbox_port: int) -> int:
 @click.command(short_help="transform received webhooks, look up opportunities, deliver activities")
 @click.pass_obj
 def worker(environ: Mapping[str, str]) -> int:
-    """Transform received webhooks, look up opportunities and deliver activities until SIGTERM or SIGINT."""
+    """Transform received webhooks, look up opportunities and deliver activities until SIGTERM or SIGINT.
+
+    With BRIDGE_ALERT_WEBHOOK_URL set ([alerts] in bridge.toml), it also
+    looks at the alert conditions every few seconds and posts each start and
+    clear once (README, Monitoring, Alerts).
+    """
+    from bridge.alerts.monitor import AlertChore
     from bridge.observe.logs import configure_logging
     from bridge.operate.jobs import JobRunner
     from bridge.pipeline.worker import Worker
@@ -60,7 +66,7 @@ def worker(environ: Mapping[str, str]) -> int:
     wired = services.build_services(environ, services.source_registry(), process="worker")
     configure_logging(wired.settings.secret_values())
     ensure_current(wired.engine)
-    worker_loop = Worker(wired, chores=[JobRunner])
+    worker_loop = Worker(wired, chores=[JobRunner, AlertChore])
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping on signal", extra={"action": "stop", "signal": signal.Signals(signum).name})
