@@ -328,6 +328,7 @@ operator_jobs = sa.Table(
     sa.Column("claim_expires_at", sa.Float),
     sa.Column("started_at", sa.Float),
     sa.Column("finished_at", sa.Float),
-    sa.Column("error", sa.Text),
+    # The exception that stopped it: a store error's text may quote the row it was writing.
+    sa.Column("error", OperatorText),
     sa.Index("ix_operator_jobs_status_id", "status", "id"),
 )
