@@ -328,7 +328,6 @@ operator_jobs = sa.Table(
     sa.Column("claim_expires_at", sa.Float),
     sa.Column("started_at", sa.Float),
     sa.Column("finished_at", sa.Float),
-    # The exception that stopped it: a store error's text may quote the row it was writing.
-    sa.Column("error", OperatorText),
+    sa.Column("error", sa.Text),
     sa.Index("ix_operator_jobs_status_id", "status", "id"),
 )
