@@ -5,7 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
+from collections.abc import Iterator
 
+import pytest
+
+from bridge.cli.main import run
 from bridge.observe.logs import SERVER_LOGGERS, JsonFormatter, RedactingFilter, configure_logging
 
 
@@ -20,6 +25,22 @@ def capture(secrets: list[str]) -> tuple[logging.Logger, io.StringIO]:
     logger.propagate = False
     logger.setLevel(logging.INFO)
     return logger, buffer
+
+
+@pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """Give a test the root logger and gunicorn's loggers back as they were after configure_logging."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for name in SERVER_LOGGERS:
+        for found in list(logging.getLogger(name).filters):
+            logging.getLogger(name).removeFilter(found)
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    for old in handlers:
+        root.addHandler(old)
+    root.setLevel(level)
 
 
 def test_extra_fields_are_json_keys() -> None:
@@ -168,10 +189,8 @@ def test_a_secret_is_cut_before_personal_data_is_masked() -> None:
     )
 
 
-def test_gunicorn_lines_go_through_the_same_filter() -> None:
+def test_gunicorn_lines_go_through_the_same_filter(restored_logging: None) -> None:
     """gunicorn's own loggers, writing through handlers of their own, carry configure_logging's filter."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
     error_log = logging.getLogger("gunicorn.error")
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
@@ -186,11 +205,17 @@ def test_gunicorn_lines_go_through_the_same_filter() -> None:
         assert buffer.getvalue() == expected
     finally:
         error_log.removeHandler(handler)
-        for name in SERVER_LOGGERS:
-            for found in list(logging.getLogger(name).filters):
-                logging.getLogger(name).removeFilter(found)
-        for old in list(root.handlers):
-            root.removeHandler(old)
-        for old in handlers:
-            root.addHandler(old)
-        root.setLevel(level)
+
+
+def test_operator_commands_log_warnings_masked_as_json(
+    restored_logging: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console script sends a command's warnings through the filter, as JSON on stderr."""
+    monkeypatch.setattr(sys, "argv", ["lsq-bridge", "--help"])
+    with pytest.raises(SystemExit):
+        run()
+    capsys.readouterr()
+    logging.getLogger("bridge.pipeline.transform").warning("transform raised on lead@example.com")
+    logging.getLogger("bridge").info("not shown: an operator command logs warnings only")
+    line = json.loads(capsys.readouterr().err)
+    assert (line["level"], line["message"]) == ("WARNING", "transform raised on l***@example.com")
