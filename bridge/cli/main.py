@@ -105,6 +105,12 @@ def main(
         return 1
 
 
-def run() -> NoReturn:
-    """Exit with main's status: the `lsq-bridge` console script."""
-    sys.exit(main())
+def run(prog_name: str = "lsq-bridge") -> NoReturn:
+    """Exit with main's status, its warnings logged through the redaction filter: the console script."""
+    from bridge.observe.logs import configure_logging
+
+    # An operator command (a replay whose transform raises, a store error) logs a warning with
+    # its traceback: masked here as in the services' logs. `worker` puts its own in place, with
+    # the configured secrets; the others never load them (their shell need not hold them).
+    configure_logging((), level="WARNING")
+    sys.exit(main(prog_name=prog_name))

@@ -134,7 +134,8 @@ def sandbox(
     from bridge.sandbox.server import serve_forever
     from bridge.sandbox.settings import FaultRates
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Plain lines, in place of the JSON warnings every command starts with (bridge.cli.main.run).
+    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
     default_access_key, secret_key = services.sandbox_keys(environ)
     try:
         rates = FaultRates(error_rate, rate_limit_rate, lost_answer_rate)
