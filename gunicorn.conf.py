@@ -50,3 +50,12 @@ keepalive = 5
 # Access logs off: the app logs every refused delivery, and the events table holds the accepted ones.
 accesslog = None
 errorlog = "-"
+
+
+def on_starting(server: object) -> None:
+    """Mask personal data and LeadSquared key parameters in gunicorn's own lines, the master's included."""
+    # gunicorn's loggers do not reach the app's handler; each worker puts a filter that
+    # also knows the configured secrets in this one's place when it loads the app.
+    from bridge.observe.logs import RedactingFilter, guard_server_logs
+
+    guard_server_logs(RedactingFilter())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -43,12 +44,14 @@ def create_admin_app(services: Services | None = None, credentials: AdminCredent
     from flask_wtf.csrf import CSRFProtect
 
     from bridge.admin import access, errors, parts, present, security
+    from bridge.alerts.monitor import start_admin_monitor
     from bridge.observe.logs import configure_logging
     from bridge.services import admin_credentials, build_services, environment, source_registry
     from bridge.store.migrate import ensure_current
 
     credentials = credentials or admin_credentials(environment())
     password = security.require_password(credentials)
+    own_services = services is None
     if services is None:
         services = build_services(environment(), source_registry())
         configure_logging([*services.settings.secret_values(), password, credentials.token or ""])
@@ -65,4 +68,8 @@ def create_admin_app(services: Services | None = None, credentials: AdminCredent
         csrf.exempt(blueprint)  # the API takes a Bearer token and never a cookie: nothing to forge
     present.init_app(app)
     errors.register(app)
+    # Only the admin process can say that every worker is dead; built here with its own services
+    # (a test that passes its services starts none). See bridge/alerts/monitor.py.
+    if own_services:
+        app.extensions["bridge_alerts"] = start_admin_monitor(services, f"admin:{os.getpid()}")
     return app

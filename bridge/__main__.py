@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
+from bridge.cli.main import run
 
-from bridge.cli.main import main
-
-sys.exit(main(prog_name="python -m bridge"))
+run(prog_name="python -m bridge")

@@ -27,7 +27,8 @@ lsq-bridge: signed payment and KYC webhooks in, LeadSquared activities out.
 Configuration comes from bridge.toml (or BRIDGE_CONFIG); secrets only from the
 environment: each source's secret_env (e.g. RAZORPAY_WEBHOOK_SECRET),
 LSQ_HOST / LSQ_ACCESS_KEY / LSQ_SECRET_KEY for LeadSquared, DATABASE_URL for
-the store (default sqlite:///bridge.db). The web process is gunicorn (see
+the store (default sqlite:///bridge.db), BRIDGE_ALERT_WEBHOOK_URL for alerts
+(off while unset). The web process is gunicorn (see
 Procfile); these commands are the rest.
 """
 
@@ -106,6 +107,12 @@ def main(
         return 1
 
 
-def run() -> NoReturn:
-    """Exit with main's status: the `lsq-bridge` console script."""
-    sys.exit(main())
+def run(prog_name: str = "lsq-bridge") -> NoReturn:
+    """Exit with main's status, its warnings logged through the redaction filter: the console script."""
+    from bridge.observe.logs import configure_logging
+
+    # An operator command (a replay whose transform raises, a store error) logs a warning with
+    # its traceback: masked here as in the services' logs. `worker` puts its own in place, with
+    # the configured secrets; the others never load them (their shell need not hold them).
+    configure_logging((), level="WARNING")
+    sys.exit(main(prog_name=prog_name))

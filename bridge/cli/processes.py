@@ -55,7 +55,11 @@ def worker(environ: Mapping[str, str]) -> int:
 
     It also runs operators' bulk jobs and the retention purge ([retention] in
     bridge.toml), and needs BRIDGE_ERASURE_KEY (see the README, "Retention and erasure").
+    With BRIDGE_ALERT_WEBHOOK_URL set ([alerts] in bridge.toml), it also
+    looks at the alert conditions every few seconds and posts each start and
+    clear once (README, Monitoring, Alerts).
     """
+    from bridge.alerts.monitor import AlertChore
     from bridge.observe.logs import configure_logging
     from bridge.operate.jobs import JobRunner
     from bridge.operate.retention import Purger
@@ -65,7 +69,7 @@ def worker(environ: Mapping[str, str]) -> int:
     wired = services.build_services(environ, services.source_registry(), process="worker")
     configure_logging(wired.settings.secret_values())
     ensure_current(wired.engine)
-    worker_loop = Worker(wired, chores=[JobRunner, Purger])
+    worker_loop = Worker(wired, chores=[JobRunner, AlertChore, Purger])
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping on signal", extra={"action": "stop", "signal": signal.Signals(signum).name})
@@ -133,7 +137,8 @@ def sandbox(
     from bridge.sandbox.server import serve_forever
     from bridge.sandbox.settings import FaultRates
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # Plain lines, in place of the JSON warnings every command starts with (bridge.cli.main.run).
+    logging.basicConfig(level=logging.INFO, format="%(message)s", force=True)
     default_access_key, secret_key = services.sandbox_keys(environ)
     try:
         rates = FaultRates(error_rate, rate_limit_rate, lost_answer_rate)

@@ -54,18 +54,39 @@ def check_configuration(settings: Settings, kinds: Mapping[str, SourceKind]) -> 
             warnings.append(
                 f"accounts.{account.name}: {account.host_env} is plain http; LeadSquared needs https"
             )
-    return warnings + pool_warnings(settings)
+    return warnings + pool_warnings(settings) + alert_warnings(settings)
+
+
+def alert_warnings(settings: Settings) -> list[str]:
+    """Warn that alerts are off, go in clear text, or would call a worker dead that is only late."""
+    alerts = settings.alerts
+    if not alerts.enabled:
+        return [f"alerts: {alerts.webhook_url_env} is not set; alerts are off (README, Monitoring, Alerts)"]
+    warnings = []
+    url = alerts.webhook_url or ""
+    if url.startswith("http://") and not url.startswith(("http://127.", "http://localhost")):
+        warnings.append(
+            f"alerts: {alerts.webhook_url_env} is plain http; the sink's key would cross in clear"
+        )
+    stale = settings.delivery.worker_stale_seconds
+    if alerts.worker_silent_seconds <= stale:
+        warnings.append(
+            f"alerts.worker_silent_seconds ({alerts.worker_silent_seconds:g}) is not above "
+            f"delivery.worker_stale_seconds ({stale:g}); a worker merely late alerts"
+        )
+    return warnings
 
 
 def pool_warnings(settings: Settings) -> list[str]:
     """Warn when a worker's pool is smaller than the threads that use it: they would queue for it."""
-    wanted = settings.delivery_threads() + WORKER_OWN_CONNECTIONS
+    wanted = settings.delivery_threads() + WORKER_OWN_CONNECTIONS + settings.alert_connections()
     configured = settings.database.worker_pool_size
     if configured is None or configured >= wanted:
         return []
+    own = WORKER_OWN_CONNECTIONS + settings.alert_connections()
     return [
         f"database.worker_pool_size: {configured} is below the worker's {settings.delivery_threads()} "
-        f"delivery threads + {WORKER_OWN_CONNECTIONS}; they will wait for connections "
+        f"delivery threads + {own}; they will wait for connections "
         f"(up to pool_timeout_seconds) instead of calling LeadSquared"
     ]
 

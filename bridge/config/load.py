@@ -13,14 +13,17 @@ from dataclasses import dataclass
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bridge.config.rules import OPPORTUNITY_KEYS, default_account, schema_problems, semantic_problems
 from bridge.config.settings import (
+    DEFAULT_ALERT_WEBHOOK_ENV,
     DEFAULT_DATABASE_URL,
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_READ_TIMEOUT_SECONDS,
     MIN_ERASURE_KEY_CHARACTERS,
     AccountSettings,
+    AlertSettings,
     DatabaseSettings,
     DeliverySettings,
     EventMapping,
@@ -65,6 +68,9 @@ def load_configuration(
     if problems:
         raise ConfigError([f"{path}: {p}" for p in problems])
     settings = build_settings(document, environ)
+    problems = alert_url_problems(settings)
+    if problems:
+        raise ConfigError(problems)
     kinds = configured_kinds(settings, registry)
     if not require_secrets:
         return Configuration(settings, kinds)
@@ -147,7 +153,33 @@ def build_settings(document: Mapping[str, Any], environ: Mapping[str, str]) -> S
         read_timeout_seconds=float(server.get("read_timeout_seconds", DEFAULT_READ_TIMEOUT_SECONDS)),
         database=DatabaseSettings(**document.get("database", {})),
         retention=_retention(document.get("retention", {}), environ),
+        alerts=_alerts(document.get("alerts", {}), environ),
     )
+
+
+def _alerts(raw: Mapping[str, Any], environ: Mapping[str, str]) -> AlertSettings:
+    url_env = raw.get("webhook_url_env", DEFAULT_ALERT_WEBHOOK_ENV)
+    tuning = {k: v for k, v in raw.items() if k not in ("webhook_url_env", "disabled")}
+    return AlertSettings(
+        webhook_url_env=url_env,
+        webhook_url=environ.get(url_env) or None,
+        disabled=tuple(raw.get("disabled", ())),
+        **tuning,
+    )
+
+
+def alert_url_problems(settings: Settings) -> list[str]:
+    """Name the alert sink's variable when its value is no http(s) URL (never the value: it holds a key)."""
+    alerts = settings.alerts
+    if not alerts.webhook_url:
+        return []
+    parts = urlsplit(alerts.webhook_url.strip())
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return []
+    return [
+        f"alerts: the environment variable {alerts.webhook_url_env} does not hold an http(s) URL; "
+        "set it to the incoming-webhook URL of the alert sink, or unset it to turn alerts off"
+    ]
 
 
 def _retention(raw: Mapping[str, Any], environ: Mapping[str, str]) -> RetentionSettings:

@@ -182,6 +182,49 @@ class RetentionSettings:
     erasure_keys: tuple[str, ...] = field(default=(), repr=False)
 
 
+# The conditions an alert is raised for (bridge/alerts/conditions.py says what each means).
+AlertCondition = Literal[
+    "account_paused", "dead_activities", "oldest_pending", "workers_silent", "limit_lowered"
+]
+DEFAULT_ALERT_WEBHOOK_ENV = "BRIDGE_ALERT_WEBHOOK_URL"
+# A worker's thread that posts alerts holds a store connection of its own while it records a send.
+ALERT_SENDER_CONNECTIONS = 1
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Where alerts go and when a condition is worth one: [alerts] in bridge.toml."""
+
+    webhook_url_env: str = DEFAULT_ALERT_WEBHOOK_ENV
+    # A secret (it carries the sink's key): from the environment, never shown; None turns alerts off.
+    webhook_url: str | None = field(default=None, repr=False)
+    # An account has more than this many activities gone dead within the last hour.
+    dead_per_hour: int = 10
+    # An account's oldest activity waiting for delivery was stored more than this long ago.
+    oldest_pending_minutes: float = 30.0
+    # No worker has written a heartbeat for this long: nothing is being delivered.
+    worker_silent_seconds: float = 120.0
+    # Conditions nobody wants an alert for.
+    disabled: tuple[AlertCondition, ...] = ()
+    # How often each worker (and the admin process) looks at the conditions.
+    evaluate_every_seconds: float = 5.0
+    # One post to the sink: a slow sink is cut off after this long and tried again later.
+    timeout_seconds: float = 5.0
+    # Capped exponential backoff between posts of an alert the sink refused or did not answer.
+    retry_base_seconds: float = 2.0
+    retry_max_seconds: float = 300.0
+    max_attempts: int = 30
+
+    @property
+    def enabled(self) -> bool:
+        """Tell whether alerts are on: a webhook URL is set."""
+        return bool(self.webhook_url)
+
+    def watches(self, condition: str) -> bool:
+        """Tell whether this condition raises alerts."""
+        return condition not in self.disabled
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything the web and worker processes are configured with."""
@@ -196,6 +239,7 @@ class Settings:
     # A request's headers and body must all arrive within this many seconds of its first byte.
     read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
     database: DatabaseSettings = DatabaseSettings()
+    alerts: AlertSettings = AlertSettings()
     retention: RetentionSettings = RetentionSettings()
 
     def payload_days(self, source: str) -> int:
@@ -225,11 +269,17 @@ class Settings:
         """Return the store connections a worker process may open: the setting, else what its threads use."""
         if self.database.worker_pool_size is not None:
             return self.database.worker_pool_size
-        return self.delivery_threads() + WORKER_OWN_CONNECTIONS
+        return self.delivery_threads() + WORKER_OWN_CONNECTIONS + self.alert_connections()
+
+    def alert_connections(self) -> int:
+        """Return the store connections a worker's alert sender adds: one while alerts are on."""
+        return ALERT_SENDER_CONNECTIONS if self.alerts.enabled else 0
 
     def secret_values(self) -> list[str]:
         """Return every secret in force, for the log redaction filter."""
         values = [s for source in self.sources.values() for s in source.secrets]
         for account in self.accounts.values():
             values += [v for v in (account.access_key, account.secret_key) if v]
+        if self.alerts.webhook_url:
+            values.append(self.alerts.webhook_url)
         return values + list(self.retention.erasure_keys)

@@ -1,4 +1,13 @@
-"""Structured JSON logs, with every record scrubbed of secrets before it is written."""
+"""Structured JSON logs, every record scrubbed of secrets and personal data before it is written.
+
+One filter guards every line a bridge process writes: the root handler's
+records (the bridge's own, Flask's, SQLAlchemy's) and gunicorn's own error
+and access lines, which gunicorn writes through handlers of its own. It cuts
+configured secrets and LeadSquared key parameters, then masks emails, phone
+numbers and PANs with bridge/observe/masking.py, the patterns every page and
+stored reason uses: in the message, every `extra` field (strings, and values
+inside dicts and lists), the exception text and the stack.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +17,9 @@ import re
 import sys
 import time
 from collections.abc import Iterable
+from typing import Any
+
+from bridge.observe.masking import mask_number, mask_text
 
 # Attributes every LogRecord has; anything else came in through `extra`.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -16,10 +28,14 @@ _KEY_PATTERN = re.compile(
     r"(?i)((?:access|secret)_?key=|x-lsq-(?:access|secret)key['\"]?\s*[:=]\s*['\"]?)[^&\s'\",}]+"
 )
 REDACTED = "[redacted]"
+# gunicorn's loggers do not propagate to the root: the filter sits on them as well.
+SERVER_LOGGERS = ("gunicorn.error", "gunicorn.access")
+# Extra values written as JSON as they are; anything else is written as its text, scrubbed.
+_PLAIN = (int, float, bool, type(None))
 
 
 class RedactingFilter(logging.Filter):
-    """Replace known secret values and LeadSquared key parameters in a record."""
+    """Replace known secret values and LeadSquared key parameters, and mask personal data, in a record."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         super().__init__()
@@ -29,18 +45,48 @@ class RedactingFilter(logging.Filter):
         record.msg = self.scrub(record.getMessage())
         record.args = None
         for name, value in list(vars(record).items()):
-            if name not in _STANDARD and isinstance(value, str):
-                setattr(record, name, self.scrub(value))
+            # Top-level numbers are the bridge's own ids and counts (event_id, rows): left as they are.
+            if name not in _STANDARD and not isinstance(value, _PLAIN):
+                setattr(record, name, self.scrub_value(value))
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = self.scrub(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
+        if record.exc_text:
+            record.exc_text = self.scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.scrub(record.stack_info)
         return True
 
     def scrub(self, text: str) -> str:
-        """Return text with every secret and key parameter replaced."""
+        """Return text with every secret and key parameter replaced and personal data masked."""
         for secret in self.secrets:
             text = text.replace(secret, REDACTED)
-        return _KEY_PATTERN.sub(lambda m: m.group(1) + REDACTED, text)
+        # Every key parameter and header name ends in "key", in some case: a text without it skips the regex.
+        if "ey" in text or "EY" in text or "Ey" in text or "eY" in text:
+            text = _KEY_PATTERN.sub(lambda m: m.group(1) + REDACTED, text)
+        return mask_text(text)
+
+    def scrub_value(self, value: Any) -> Any:
+        """Return an `extra` value scrubbed: strings, dict keys and values, list items, odd objects' text."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, dict):
+            return {
+                self.scrub(key) if isinstance(key, str) else key: self._scrub_item(item)
+                for key, item in value.items()
+            }
+        if isinstance(value, list | tuple | set | frozenset):
+            return [self._scrub_item(item) for item in value]
+        if isinstance(value, _PLAIN):
+            return value
+        # The JSON line would show its str(): scrub that text instead.
+        return self.scrub(str(value))
+
+    def _scrub_item(self, item: Any) -> Any:
+        """Scrub a value inside a dict or list, where a number that reads as a phone number is masked."""
+        if isinstance(item, int) and not isinstance(item, bool):
+            return mask_number(item)
+        return self.scrub_value(item)
 
 
 class JsonFormatter(logging.Formatter):
@@ -69,6 +115,7 @@ def configure_logging(secrets: Iterable[str], level: str = "INFO") -> RedactingF
     # The process id stays: gunicorn's own log lines print it ([%(process)d]).
     logging.logMultiprocessing = False
     redactor = RedactingFilter(secrets)
+    guard_server_logs(redactor)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(redactor)
@@ -81,3 +128,12 @@ def configure_logging(secrets: Iterable[str], level: str = "INFO") -> RedactingF
     logging.getLogger("urllib3").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     return redactor
+
+
+def guard_server_logs(redactor: RedactingFilter) -> None:
+    """Put the redactor on gunicorn's own loggers, in place of any earlier one."""
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in [f for f in logger.filters if isinstance(f, RedactingFilter)]:
+            logger.removeFilter(old)
+        logger.addFilter(redactor)

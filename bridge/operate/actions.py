@@ -18,6 +18,7 @@ from typing import Literal
 import sqlalchemy as sa
 
 from bridge.leadsquared.activity import Activity
+from bridge.observe.masking import mask_text
 from bridge.pipeline.transform import event_outcome
 from bridge.services import Services
 from bridge.store import requeue
@@ -112,7 +113,8 @@ def describe_replay(replayed: Replayed) -> str:
     """Say in words what a replay did, without the reason's words where they may quote the payload."""
     event = f"event {replayed.event_id}"
     if replayed.status is EventStatus.IGNORED:
-        head = f"{event} is ignored: {replayed.reason}"
+        # The type is the provider's text: masked, as the stored reason is, should it hold an identifier.
+        head = f"{event} is ignored: {mask_text(replayed.reason or '')}"
     elif replayed.status is EventStatus.FAILED:
         head = f"{event} failed to map again; its reason is on the event's page"
     else:

@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
@@ -62,6 +62,14 @@ class Chore(Protocol):
 
     def run_some(self, now: float) -> bool:
         """Do a short piece of the work; return whether there was any."""
+
+
+@runtime_checkable
+class ClosingChore(Chore, Protocol):
+    """A chore with something to stop when the worker stops (a thread of its own)."""
+
+    def close(self) -> None:
+        """Stop what the chore started; called once the worker's loop is over."""
 
 
 # Builds a chore for one worker, from the services and the worker's id (which it claims work by).
@@ -140,6 +148,9 @@ class Worker:
                     # Until the store's watcher rings, a batch finishes, or the poll (the fallback) is due.
                     self.doorbell.wait(self.poll_timeout())
         self.watcher.stop()
+        for chore in self.chores:
+            if isinstance(chore, ClosingChore):
+                chore.close()
         # Everything is handed back by now; a crash instead leaves the heartbeat to go stale.
         self.heartbeat.stop()
         log.info("worker stopped", extra={"action": "stop", "worker": self.worker_id})

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bridge.observe.masking import mask_text
 from bridge.store.tables import audit_log
 
 
@@ -31,9 +32,10 @@ def write_audit(engine: sa.Engine, entry: AuditEntry) -> None:
                 at=entry.at,
                 actor=entry.actor,
                 action=entry.action,
-                target=entry.target,
+                # A filter an operator typed, or a detail naming an event type, may hold an identifier.
+                target=None if entry.target is None else mask_text(entry.target),
                 rows=entry.rows,
-                detail=entry.detail,
+                detail=None if entry.detail is None else mask_text(entry.detail),
                 address=entry.address,
             )
         )

@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bridge.observe.masking import mask_text
 from bridge.store import workers
 from bridge.store.tables import JobStatus, operator_jobs
 
@@ -161,7 +162,8 @@ def stop_job(
                 finished_at=now,
                 claimed_by=None,
                 claim_expires_at=None,
-                error=None if error is None else error[:ERROR_CHARS],
+                # A store error's text may quote the row it was writing (SQLAlchemy prints the parameters).
+                error=None if error is None else mask_text(error)[:ERROR_CHARS],
             )
         ).rowcount
     return bool(stopped)

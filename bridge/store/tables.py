@@ -373,3 +373,40 @@ operator_jobs = sa.Table(
     sa.Column("error", sa.Text),
     sa.Index("ix_operator_jobs_status_id", "status", "id"),
 )
+
+# Each alert condition's state per subject (an account, or "workers"): an alert goes out only
+# when `active` flips, by a conditional update, so every evaluator on every machine sends it once.
+alert_state = sa.Table(
+    "alert_state",
+    metadata,
+    sa.Column("condition", sa.String(32), primary_key=True),  # bridge.alerts.conditions.Condition
+    sa.Column("subject", sa.String(64), primary_key=True),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("since", sa.Float),  # when the condition began (while active), on the database's clock
+    sa.Column("changed_at", sa.Float, nullable=False),  # the last start or clear
+    sa.Column("rows", sa.Integer),  # the rows it concerned when it last changed
+    # Bumped by every change: a change is written only over the version its evaluator read, so an
+    # evaluator that read before another's change cannot undo it with what it saw.
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+)
+
+# Alerts to post, written in the transaction that changed their condition's state; a sender
+# thread posts them outside any transaction, retrying with backoff, oldest first per condition.
+alert_outbox = sa.Table(
+    "alert_outbox",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("condition", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # "started" or "resolved"
+    sa.Column("body", sa.JSON, nullable=False),  # the Slack-compatible payload, masked, no URL or key
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.Float, nullable=False),
+    sa.Column("claimed_by", sa.String(128)),
+    sa.Column("claim_expires_at", sa.Float, nullable=False, server_default="0"),
+    sa.Column("sent_at", sa.Float),
+    sa.Column("gave_up_at", sa.Float),
+    sa.Column("last_error", OperatorText),  # "HTTP 500", "Timeout": never the URL
+    sa.Index("ix_alert_outbox_unsent", "sent_at", "gave_up_at", "id"),
+)

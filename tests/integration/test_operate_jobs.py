@@ -196,6 +196,25 @@ def test_a_job_that_raises_fails_with_the_error_and_the_worker_goes_on(
     assert [row.status for row in event_rows(services)] == ["transformed"]
 
 
+def test_a_failed_jobs_error_is_stored_masked(client: FlaskClient, services: Services) -> None:
+    """An error quoting an email or a PAN is kept masked: the console's job page and `jobs show` print it."""
+    broken = jobs.insert_job(services.engine, "retry", {"lead@example.com ABCPE1234K": "x"}, "cli:asha", 0, 0)
+    worker = job_worker(services)
+    run_worker_until(
+        services, lambda: (get_job(services.engine, broken.id) or broken).status == "failed", worker=worker
+    )
+    failed = get_job(services.engine, broken.id)
+    assert failed is not None and failed.error is not None
+    assert failed.error.startswith("OperateError: l***@example.com ******234K: not a filter")
+
+
+def test_a_filter_naming_an_email_is_audited_masked(services: Services) -> None:
+    """The audit log keeps a typed filter's email and PAN masked: whoever reads it sees no identifier."""
+    start_bulk(services, BulkAction.RETRY, {"text": "lead@example.com ABCPE1234K"}, OPERATOR, time.time())
+    [entry] = audit_rows(services)
+    assert entry.target == "status=dead&text=l***%40example.com+******234K"
+
+
 def test_jobs_are_listed_newest_first_and_bad_filters_refused(services: Services) -> None:
     """list_jobs shows the newest first; a bad filter or action is 400 and stores nothing."""
     first = start_bulk(services, BulkAction.RETRY, {}, OPERATOR, time.time())

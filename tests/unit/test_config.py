@@ -203,7 +203,7 @@ def test_a_source_may_find_its_opportunity_by_a_lookup(tmp_path: Path) -> None:
         ((PATH_LINE, f"{PATH_LINE}\n{LOOKUP_LINE}"), "sources.razorpay: both opportunity_id_path and"),
         (
             ("activity_event = 202", f"activity_event = 202\n{PATH_LINE}\n{LOOKUP_LINE}"),
-            'sources.razorpay.events.payment.failed: both opportunity_id_path and opportunity_lookup',
+            "sources.razorpay.events.payment.failed: both opportunity_id_path and opportunity_lookup",
         ),
         (
             (PATH_LINE, LOOKUP_LINE.replace("12002", '"12002"')),

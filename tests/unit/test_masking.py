@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bridge.leadsquared.activity import mask_contact
-from bridge.observe.masking import mask_payload, mask_text
+from bridge.observe.masking import mask_payload, mask_text, personal_data_in
 from tests.support import payment_event
 
 PAYU_SAMPLE = Path(__file__).resolve().parents[2] / "transforms" / "samples" / "payu" / "success.form"
@@ -30,6 +30,7 @@ PAYU_SAMPLE = Path(__file__).resolve().parents[2] / "transforms" / "samples" / "
         ("09800000001", "*******0001"),
         ("0091 9800000001", "***********0001"),
         ("987-654-3210", "********3210"),
+        ("98 76 54 32 10", "**********2 10"),
         ("phone=%2B919800000001&", "phone=***********0001&"),
         ("Call 9876543210.", "Call ******3210."),
         ("+14155552671", "********2671"),
@@ -81,6 +82,15 @@ def test_masked_text_is_not_masked_again() -> None:
     assert mask_text(once) == once
     assert mask_text("lead@example.com") == mask_contact("lead@example.com")
     assert mask_text("+919800000001") == mask_contact("+919800000001")
+
+
+def test_personal_data_in_finds_what_mask_text_masks() -> None:
+    """The identifiers found are exactly the spans masking replaces, as written, ids and times left out."""
+    text = "pay_29QQoUBi66xm2f by asha.rao%40example.com, +91 98765 43210 and ABCPE1234K at 1764230400123"
+    found = personal_data_in(text)
+    assert found == ["asha.rao%40example.com", "+91 98765 43210", "ABCPE1234K"]
+    masked = mask_text(text)
+    assert not any(identifier in masked for identifier in found)
 
 
 def test_a_payload_has_every_string_masked_and_its_keys_kept() -> None:

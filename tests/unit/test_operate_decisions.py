@@ -89,3 +89,11 @@ def test_an_ignored_replay_says_which_type_nobody_mapped() -> None:
     """The reason of an ignored event names only the event type, so it is told."""
     replayed = Replayed(7, EventStatus.IGNORED, "no mapping for event type 'x.y'", 0, Requeued())
     assert describe_replay(replayed) == "event 7 is ignored: no mapping for event type 'x.y'"
+
+
+def test_an_ignored_replay_masks_an_identifier_in_its_event_type() -> None:
+    """An event type holding an email or a PAN is told masked, as the console, API and audit log show it."""
+    reason = "no mapping for event type 'ABCPE1234K a@b.example'"
+    replayed = Replayed(7, EventStatus.IGNORED, reason, 0, Requeued())
+    expected = "event 7 is ignored: no mapping for event type '******234K a***@b.example'"
+    assert describe_replay(replayed) == expected

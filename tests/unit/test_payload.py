@@ -101,8 +101,14 @@ def test_a_body_that_is_not_json_is_refused_saying_so(body: bytes) -> None:
 
 @pytest.mark.parametrize(
     ("body", "named"),
-    [(b"[1, 2]", "an array"), (b'"text"', "a string"), (b"42", "a number"), (b"-1.5", "a number"),
-     (b"null", "null"), (b"true", "true or false")],
+    [
+        (b"[1, 2]", "an array"),
+        (b'"text"', "a string"),
+        (b"42", "a number"),
+        (b"-1.5", "a number"),
+        (b"null", "null"),
+        (b"true", "true or false"),
+    ],
 )
 def test_json_that_is_not_an_object_is_refused_saying_so(body: bytes, named: str) -> None:
     """An array, a string, a number, null or a boolean is valid JSON but not a payload, and is named."""

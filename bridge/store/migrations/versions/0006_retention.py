@@ -5,7 +5,7 @@ says so): making it nullable would rebuild the events table on SQLite, whose
 activities and repeats refer to it with foreign keys enforced.
 
 Revision ID: 0006
-Revises: 0005
+Revises: 0007 (alerts, merged first: the id was given before the chain was known)
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0005"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

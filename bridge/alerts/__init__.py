@@ -1,0 +1,1 @@
+"""Alerts that reach a person: one post when a condition starts, one when it clears."""
