@@ -73,12 +73,21 @@ class StoreResult:
 
 
 def counts(url: str) -> tuple[int, int]:
-    """Return how many events and activities a store holds."""
+    """Return how many of the seeded (old) events and activities a store still holds, none of the load's."""
+    old = {"before": time.time() - 100 * DAY}
     engine = make_engine(normalize_database_url(url))
     with engine.connect() as connection:
         found = (
-            int(connection.execute(sa.text("SELECT count(*) FROM events")).scalar_one()),
-            int(connection.execute(sa.text("SELECT count(*) FROM activities")).scalar_one()),
+            int(
+                connection.execute(
+                    sa.text("SELECT count(*) FROM events WHERE received_at < :before"), old
+                ).scalar_one()
+            ),
+            int(
+                connection.execute(
+                    sa.text("SELECT count(*) FROM activities WHERE created_at < :before"), old
+                ).scalar_one()
+            ),
         )
     engine.dispose()
     return found

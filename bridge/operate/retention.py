@@ -72,25 +72,26 @@ class Purged:
 
 
 def purge_batch(engine: sa.Engine, settings: Settings, now: float, size: int = BATCH_SIZE) -> Purged:
-    """Do the first kind of work that is due, one batch in one transaction; an empty Purged when none is."""
+    """Do the first kind of work that is due, one batch in one transaction; an empty Purged when none is.
+
+    One transaction for the search and the change: on SQLite each takes the
+    write lock, and a webhook waits behind every one of them.
+    """
     with engine.connect() as connection:
         sources = retention.stored_sources(connection)
+    # A call carries no source: those older than the shortest keeping, that no kept activity rode in.
+    days = min([settings.events_days(name) for name in sources] + [settings.retention.retain_events_days])
     with engine.begin() as connection:
         pending = retention.pending_erasures_finished(connection, size)
         if pending:
             return Purged(completed=retention.complete_erasures(connection, pending))
-    with engine.begin() as connection:
         due = retention.payloads_due(connection, payload_cutoffs(settings, sources, now), size)
         if due:
             return Purged(payloads=retention.erase_payloads(connection, due, PayloadErasure.RETENTION, now))
-    with engine.begin() as connection:
         old = retention.events_due(connection, events_cutoffs(settings, sources, now), size)
         if old:
             deleted, activity_rows = retention.delete_events(connection, old)
             return Purged(events=deleted, activities=activity_rows)
-    # A call carries no source: those older than the shortest keeping, that no kept activity rode in.
-    days = min([settings.events_days(name) for name in sources] + [settings.retention.retain_events_days])
-    with engine.begin() as connection:
         return Purged(calls=retention.delete_old_calls(connection, now - days * DAY_SECONDS, size))
 
 
