@@ -28,7 +28,8 @@ Configuration comes from bridge.toml (or BRIDGE_CONFIG); secrets only from the
 environment: each source's secret_env (e.g. RAZORPAY_WEBHOOK_SECRET),
 LSQ_HOST / LSQ_ACCESS_KEY / LSQ_SECRET_KEY for LeadSquared, DATABASE_URL for
 the store (default sqlite:///bridge.db), BRIDGE_ALERT_WEBHOOK_URL for alerts
-(off while unset). The web process is gunicorn (see
+(off while unset), BRIDGE_ERASURE_KEY for the keyed hashes that let `erase`
+find a person's events (the worker needs it). The web process is gunicorn (see
 Procfile); these commands are the rest.
 """
 
