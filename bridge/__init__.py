@@ -15,6 +15,7 @@ def create_app(services: Services | None = None) -> Flask:
     # Imported here so that `import bridge.sandbox` does not load the whole service.
     from flask import Flask
 
+    from bridge.monitor import endpoint
     from bridge.observe.logs import configure_logging
     from bridge.services import build_services, environment, source_registry
     from bridge.store.inbox import Inbox
@@ -33,6 +34,8 @@ def create_app(services: Services | None = None) -> Flask:
     app.extensions["bridge_inbox"] = Inbox(services.engine, notify=notify)
     app.register_blueprint(receiver.bp)
     app.register_blueprint(health.bp)
+    # Its own counters only: the store's gauges are the admin's, so scrapes never wait on the store here.
+    endpoint.init_app(app)
     errors.register(app)
     return app
 
@@ -43,6 +46,8 @@ def create_admin_app(services: Services | None = None, credentials: AdminCredent
     from flask_wtf.csrf import CSRFProtect
 
     from bridge.admin import access, errors, parts, present, security
+    from bridge.monitor import endpoint
+    from bridge.monitor.store_gauges import StoreCollector
     from bridge.observe.logs import configure_logging
     from bridge.services import admin_credentials, build_services, environment, source_registry
     from bridge.store.migrate import ensure_current
@@ -63,6 +68,8 @@ def create_admin_app(services: Services | None = None, credentials: AdminCredent
         app.register_blueprint(blueprint)
     for blueprint in parts.API:
         csrf.exempt(blueprint)  # the API takes a Bearer token and never a cookie: nothing to forge
+    # The store's gauges, read through the operator's reader, which holds up no writer.
+    endpoint.init_app(app, StoreCollector(services.reader, services.settings))
     present.init_app(app)
     errors.register(app)
     return app
