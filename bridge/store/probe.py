@@ -11,6 +11,7 @@ statement and any lock wait are bounded with SET LOCAL.
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,7 +32,8 @@ def store_accepts_write(engine: sa.Engine, timeout_seconds: float) -> str | None
                 _probe_sqlite(connection, milliseconds)
             else:
                 _probe_postgresql(connection, milliseconds)
-    except sa.exc.SQLAlchemyError as error:
+    except (sa.exc.SQLAlchemyError, sqlite3.Error) as error:
+        # sqlite3's own error: BEGIN IMMEDIATE goes to the driver directly (bridge/store/engine.py).
         return _reason(error)
     return None
 
@@ -59,7 +61,7 @@ def _probe_row() -> sa.Insert:
     return sa.insert(intake_refusals).values(source=PROBE_SOURCE, minute=-1.0, error="probe", count=1)
 
 
-def _reason(error: sa.exc.SQLAlchemyError) -> str:
+def _reason(error: Exception) -> str:
     """Say why the write failed in a few words, without the statement or its parameters."""
     text = str(getattr(error, "orig", None) or type(error).__name__).strip().splitlines()
     return (text[0] if text else type(error).__name__)[:200]
