@@ -45,8 +45,13 @@ WEBHOOKS = Counter(
     "Webhook deliveries answered, by source and outcome: accepted, duplicate, or the refusal's code.",
     ["source", "outcome"],
 )
+# Labelled by source although one series would do: a metric without labels gets its series,
+# at zero, in every process that imports this module, and only the web answers webhooks.
 ACK_SECONDS = Histogram(
-    "bridge_ack_seconds", "Seconds the receiver took to answer a webhook delivery.", buckets=ACK_BUCKETS
+    "bridge_ack_seconds",
+    "Seconds the receiver took to answer a webhook delivery, by source.",
+    ["source"],
+    buckets=ACK_BUCKETS,
 )
 LSQ_CALLS = Counter(
     "bridge_lsq_calls",

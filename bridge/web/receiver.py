@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, current_app, request
-from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 from bridge.config.settings import Network, SourceSettings
 from bridge.observe.metrics import ACK_SECONDS, WEBHOOKS
@@ -21,6 +21,7 @@ from bridge.sources.signatures.scheme import TokenScheme
 from bridge.store.inbox import Inbox
 from bridge.store.intake import count_refusal
 from bridge.web.addresses import client_address
+from bridge.web.errors import error_code
 
 bp = Blueprint("receiver", __name__)
 log = logging.getLogger(__name__)
@@ -47,13 +48,17 @@ def receive(source_name: str, path_token: str | None = None) -> Answer:
     started = time.perf_counter()
     try:
         answer, source_label, outcome = _receive(source_name, path_token)
+    except HTTPException as error:
+        # Answered by bridge/web/errors.py with its name as the code, e.g. bad_request.
+        WEBHOOKS.labels(source_label_of(source_name), error_code(error)).inc()
+        raise
     except Exception:
         # The 500 of bridge/web/errors.py follows: nothing was stored, the sender retries.
         WEBHOOKS.labels(source_label_of(source_name), "error").inc()
         raise
     # Two writes into this process's metrics file: no lock another process waits on, no system call.
     WEBHOOKS.labels(source_label, outcome).inc()
-    ACK_SECONDS.observe(time.perf_counter() - started)
+    ACK_SECONDS.labels(source_label).observe(time.perf_counter() - started)
     return answer
 
 
