@@ -20,6 +20,7 @@ from bridge.config.settings import (
     DEFAULT_ALERT_WEBHOOK_ENV,
     DEFAULT_DATABASE_URL,
     DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_METRICS_ALLOWED_IPS,
     DEFAULT_READ_TIMEOUT_SECONDS,
     AccountSettings,
     AlertSettings,
@@ -149,6 +150,7 @@ def build_settings(document: Mapping[str, Any], environ: Mapping[str, str]) -> S
         delivery=DeliverySettings(**document.get("delivery", {})),
         trusted_proxies=_networks(server.get("trusted_proxies")),
         read_timeout_seconds=float(server.get("read_timeout_seconds", DEFAULT_READ_TIMEOUT_SECONDS)),
+        metrics_networks=_networks(server.get("metrics_allowed_ips", DEFAULT_METRICS_ALLOWED_IPS)),
         database=DatabaseSettings(**document.get("database", {})),
         alerts=_alerts(document.get("alerts", {}), environ),
     )
