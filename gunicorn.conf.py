@@ -34,6 +34,8 @@ WEB_CONCURRENCY and WEB_CONNECTIONS override; WEB_WORKER_CLASS=gthread
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
@@ -51,11 +53,58 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 
+# Prometheus metrics (README, Monitoring): every worker process writes its counters into
+# a file of one folder, which GET /metrics sums. Each master (web, admin) gets a folder of
+# its own, named by its pid, so the two process groups never mix, and a fresh one at each
+# start. prometheus_client chooses files or memory when it is first imported, so the
+# variable is set here, in the master, before any worker loads the app; nothing in this
+# file imports prometheus_client before it is set. BRIDGE_METRICS_DIR moves the folders
+# (default: the temporary directory); gunicorn.conf.py reads it, like PORT, as the process
+# starts.
+METRICS_PARENT = os.environ.get("BRIDGE_METRICS_DIR") or os.path.join(
+    tempfile.gettempdir(), "lsq-bridge-metrics"
+)
 
-def on_starting(server: object) -> None:
-    """Mask personal data and LeadSquared key parameters in gunicorn's own lines, the master's included."""
-    # gunicorn's loggers do not reach the app's handler; each worker puts a filter that
+
+def on_starting(server):
+    """Give this master's workers a fresh metrics folder, drop those of dead masters, mask its logs."""
+    role = "admin" if "admin" in str(getattr(server.app, "app_uri", "")) else "web"
+    os.makedirs(METRICS_PARENT, exist_ok=True)
+    for name in os.listdir(METRICS_PARENT):
+        pid = name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(os.path.join(METRICS_PARENT, name), ignore_errors=True)
+    folder = os.path.join(METRICS_PARENT, f"{role}-{os.getpid()}")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    # gunicorn's loggers do not reach the app's handler: mask personal data and LeadSquared key
+    # parameters in gunicorn's own lines, the master's included; each worker puts a filter that
     # also knows the configured secrets in this one's place when it loads the app.
     from bridge.observe.logs import RedactingFilter, guard_server_logs
 
     guard_server_logs(RedactingFilter())
+
+
+def child_exit(server, worker):
+    """Let the metrics forget the live gauges of a worker that exited; its counters stay counted."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Remove this master's metrics folder: its counts end with it."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder and os.path.dirname(folder) == METRICS_PARENT:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

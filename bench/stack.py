@@ -177,7 +177,9 @@ def start_admin(procs: Processes, env: dict[str, str], name: str = "admin") -> P
 
 
 def start_worker(procs: Processes, env: dict[str, str], name: str = "worker") -> Process:
-    """Start the Procfile's worker process."""
+    """Start the Procfile's worker process, its metrics server on a free port unless env names one."""
+    # Several workers on this machine would otherwise all ask for 9101, and all but one log an error.
+    env = {"WORKER_METRICS_PORT": str(free_port()), **env}
     return procs.start(name, [sys.executable, "-m", "bridge", "worker"], env, cwd=REPO)
 
 

@@ -16,6 +16,7 @@ def create_app(services: Services | None = None) -> Flask:
     # Imported here so that `import bridge.sandbox` does not load the whole service.
     from flask import Flask
 
+    from bridge.monitor import endpoint
     from bridge.observe.logs import configure_logging
     from bridge.services import build_services, environment, source_registry
     from bridge.store.inbox import Inbox
@@ -34,6 +35,8 @@ def create_app(services: Services | None = None) -> Flask:
     app.extensions["bridge_inbox"] = Inbox(services.engine, notify=notify)
     app.register_blueprint(receiver.bp)
     app.register_blueprint(health.bp)
+    # Its own counters only: the store's gauges are the admin's, so scrapes never wait on the store here.
+    endpoint.init_app(app)
     errors.register(app)
     return app
 
@@ -45,6 +48,8 @@ def create_admin_app(services: Services | None = None, credentials: AdminCredent
 
     from bridge.admin import access, errors, parts, present, security
     from bridge.alerts.monitor import start_admin_monitor
+    from bridge.monitor import endpoint
+    from bridge.monitor.store_gauges import StoreCollector
     from bridge.observe.logs import configure_logging
     from bridge.services import admin_credentials, build_services, environment, source_registry
     from bridge.store.migrate import ensure_current
@@ -66,6 +71,8 @@ def create_admin_app(services: Services | None = None, credentials: AdminCredent
         app.register_blueprint(blueprint)
     for blueprint in parts.API:
         csrf.exempt(blueprint)  # the API takes a Bearer token and never a cookie: nothing to forge
+    # The store's gauges, read through the operator's reader, which holds up no writer.
+    endpoint.init_app(app, StoreCollector(services.reader, services.settings))
     present.init_app(app)
     errors.register(app)
     # Only the admin process can say that every worker is dead; built here with its own services

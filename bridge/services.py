@@ -102,6 +102,15 @@ def open_store(environ: Mapping[str, str]) -> sa.Engine:
     return make_engine(database_url(environ))
 
 
+def worker_metrics_address(environ: Mapping[str, str]) -> tuple[str, int]:
+    """Return where the worker serves /metrics and /readyz: WORKER_METRICS_BIND and WORKER_METRICS_PORT.
+
+    Loopback and 9101 by default: Prometheus on the same machine, or an address set for it.
+    """
+    host = environ.get("WORKER_METRICS_BIND") or "127.0.0.1"
+    return host, int(environ.get("WORKER_METRICS_PORT") or "9101")
+
+
 def web_port(environ: Mapping[str, str]) -> int:
     """Return the webhook receiver's port: PORT, else 8000."""
     return int(environ.get("PORT", "8000"))

@@ -2,7 +2,8 @@
 
 One guard runs before every request, before any view and before the CSRF
 check, so a route added later is covered without a decorator to forget.
-Only the login page, the stylesheet and the health checks are open.
+Only the login page, the stylesheet, the health checks and /metrics (for
+the allowed addresses) are open.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from bridge.admin.errors import api_error
 from bridge.admin.security import SESSION_LIFETIME, is_api_request
 from bridge.services import ADMIN_TOKEN_ENV, AdminCredentials
 
-OPEN_ENDPOINTS = frozenset({"auth.login", "static", "health.healthz", "health.readyz"})
+# /metrics takes no login (Prometheus has none to give): it answers only [server] metrics_allowed_ips.
+OPEN_ENDPOINTS = frozenset({"auth.login", "static", "health.healthz", "health.readyz", "metrics.metrics"})
 SIGNED_IN_AT = "signed_in_at"
 
 

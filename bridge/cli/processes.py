@@ -57,19 +57,31 @@ def worker(environ: Mapping[str, str]) -> int:
     bridge.toml), and needs BRIDGE_ERASURE_KEY (see the README, "Retention and erasure").
     With BRIDGE_ALERT_WEBHOOK_URL set ([alerts] in bridge.toml), it also
     looks at the alert conditions every few seconds and posts each start and
-    clear once (README, Monitoring, Alerts).
+    clear once (README, Monitoring, Alerts). Serves /metrics, /healthz and
+    /readyz on WORKER_METRICS_BIND:WORKER_METRICS_PORT (default 127.0.0.1:9101).
     """
     from bridge.alerts.monitor import AlertChore
+    from bridge.monitor.exposition import metrics_registry
+    from bridge.monitor.worker_server import WorkerMonitor, worker_readiness
     from bridge.observe.logs import configure_logging
     from bridge.operate.jobs import JobRunner
     from bridge.operate.retention import Purger
     from bridge.pipeline.worker import Worker
+    from bridge.store.engine import make_engine
     from bridge.store.migrate import ensure_current
 
     wired = services.build_services(environ, services.source_registry(), process="worker")
     configure_logging(wired.settings.secret_values())
     ensure_current(wired.engine)
     worker_loop = Worker(wired, chores=[JobRunner, AlertChore, Purger])
+    # Its own connection: a readiness probe never waits for, or holds, a delivery thread's.
+    probe_engine = make_engine(wired.settings.database_url, 1, pool_timeout_seconds=2.0)
+    monitor = WorkerMonitor(
+        services.worker_metrics_address(environ),
+        metrics_registry(),
+        worker_readiness(worker_loop.heartbeat.fresh, probe_engine),
+    )
+    monitor.start()
 
     def stop(signum: int, _frame: FrameType | None) -> None:
         log.info("stopping on signal", extra={"action": "stop", "signal": signal.Signals(signum).name})
@@ -77,7 +89,11 @@ def worker(environ: Mapping[str, str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    worker_loop.run()
+    try:
+        worker_loop.run()
+    finally:
+        monitor.stop()
+        probe_engine.dispose()
     return 0
 
 

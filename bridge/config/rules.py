@@ -60,7 +60,9 @@ def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> 
     problems += _lease_problems(document)
     problems += _heartbeat_problems(document)
     problems += _retention_problems(document)
-    problems += _network_problems("server.trusted_proxies", document.get("server", {}).get("trusted_proxies"))
+    server = document.get("server", {})
+    problems += _network_problems("server.trusted_proxies", server.get("trusted_proxies"))
+    problems += _network_problems("server.metrics_allowed_ips", server.get("metrics_allowed_ips"))
     for name, source in document.get("sources", {}).items():
         problems += _network_problems(f"sources.{name}.allowed_ips", source.get("allowed_ips"))
         registered = registry.get(source["kind"])

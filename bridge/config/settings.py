@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from ipaddress import IPv4Network, IPv6Network
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any, Literal
 
 DEFAULT_CONFIG_PATH = "bridge.toml"
@@ -12,6 +12,16 @@ DEFAULT_DATABASE_URL = "sqlite:///bridge.db"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 # Providers give up on an answer after 5-10 s; a request still arriving after 10 s is lost to them anyway.
 DEFAULT_READ_TIMEOUT_SECONDS = 10.0
+# Who may read GET /metrics of the web and admin apps unless [server] metrics_allowed_ips says:
+# loopback and the private ranges a Prometheus server scrapes from, never the internet.
+DEFAULT_METRICS_ALLOWED_IPS = (
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+)
 
 Network = IPv4Network | IPv6Network
 
@@ -238,6 +248,10 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     # A request's headers and body must all arrive within this many seconds of its first byte.
     read_timeout_seconds: float = DEFAULT_READ_TIMEOUT_SECONDS
+    # Clients that may read GET /metrics (the client as trusted_proxies reveal it).
+    metrics_networks: tuple[Network, ...] = field(
+        default_factory=lambda: tuple(ip_network(address) for address in DEFAULT_METRICS_ALLOWED_IPS)
+    )
     database: DatabaseSettings = DatabaseSettings()
     alerts: AlertSettings = AlertSettings()
     retention: RetentionSettings = RetentionSettings()

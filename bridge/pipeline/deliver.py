@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from bridge.config.settings import DeliverySettings
 from bridge.leadsquared.outcomes import Outcome, Posted
+from bridge.observe.metrics import DeadReason, count_dead
 from bridge.pipeline.gate import Gate, Reaction, Verdict
 from bridge.pipeline.retry import retry_or_give_up
 from bridge.store import outbox, transitions
@@ -37,6 +38,8 @@ class Settlement:
     # Due again at a time, with the reason, counting an attempt or not (a pause or hold-off does not).
     due_again: list[tuple[ClaimedActivity, float, str, bool]] = field(default_factory=list)
     halves: list[list[ClaimedActivity]] = field(default_factory=list)  # posted again at once, each alone
+    # Why the dead rows died, as the metrics count it: every dead row of one call dies of one cause.
+    dead_reason: DeadReason = DeadReason.GAVE_UP
 
 
 def settle(
@@ -53,11 +56,14 @@ def settle(
     reaction = verdict.reaction
     if reaction is Reaction.SETTLE and isinstance(outcome, Posted):
         _settle_rows(settlement, items, outcome, now)
+        settlement.dead_reason = DeadReason.ROW_REFUSED
     elif reaction is Reaction.ISOLATE and len(items) > 1:
         middle = len(items) // 2
         settlement.halves = [list(items[:middle]), list(items[middle:])]
     elif reaction in (Reaction.ISOLATE, Reaction.GIVE_UP):
         settlement.dead = [(item, message) for item in items]
+        isolated = reaction is Reaction.ISOLATE
+        settlement.dead_reason = DeadReason.BAD_REQUEST if isolated else DeadReason.REJECTED
     elif reaction in (Reaction.PAUSE, Reaction.HOLD_OFF):
         settlement.due_again = [(item, verdict.due_at, message, False) for item in items]
     elif reaction is Reaction.RETRY:
@@ -132,19 +138,19 @@ def deliver(gate: Gate, engine: sa.Engine, batch: Batch, latecomers: bool = True
         batch.items, outcome, verdict, gate.clock(), gate.policy, gate.account.timeout_seconds
     )
     _log(verdict, settlement, fields)
-    write(engine, batch.claimed_by, settlement)
+    write(engine, batch.claimed_by, settlement, batch.account)
     for half in settlement.halves:
         deliver(gate, engine, batch.subset(half), latecomers=False)
 
 
-def write(engine: sa.Engine, holder: str, settlement: Settlement) -> None:
-    """Record a settlement in the store, one transaction per group of rows that share a fate.
+def write(engine: sa.Engine, holder: str, settlement: Settlement, account: str) -> None:
+    """Record a settlement of one account's rows in the store, one transaction per group that share a fate.
 
     Rows holder no longer holds are left as another worker made them.
     """
     transitions.mark_delivered(engine, holder, settlement.delivered, settlement.decided_at)
     for (dead_reason,), rows in _grouped((item, (reason,)) for item, reason in settlement.dead):
-        transitions.mark_dead(engine, holder, rows, dead_reason)
+        count_dead(account, settlement.dead_reason, transitions.mark_dead(engine, holder, rows, dead_reason))
     for (unknown_reason, at), rows in _grouped((item, (why, at)) for item, why, at in settlement.unknown):
         transitions.mark_unknown(engine, holder, rows, unknown_reason, at)
     due_again = ((item, (at, why, counted)) for item, at, why, counted in settlement.due_again)

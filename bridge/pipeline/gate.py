@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from bridge.leadsquared.outcomes import (
     Unauthorized,
     Unknown,
 )
+from bridge.pipeline.call_metrics import count_call, outcome_name
 from bridge.store.calls import CallRecord
 from bridge.store.tables import CallKind
 
@@ -219,13 +219,15 @@ class Gate:
         waited, self._waits.seconds = getattr(self._waits, "seconds", 0.0), 0.0
         started_at = self.clock()
         outcome = make()
+        duration = max(0.0, self.clock() - started_at)
+        count_call(self.account.name, kind, outcome, duration, waited, len(activity_ids))
         if self.calls is not None:
             self.calls.record(
                 CallRecord(
                     account=self.account.name,
                     kind=kind,
                     started_at=started_at,
-                    duration_seconds=max(0.0, self.clock() - started_at),
+                    duration_seconds=duration,
                     outcome=outcome_name(outcome),
                     reaction=reaction_to(outcome).value,
                     http_status=outcome.status,
@@ -286,11 +288,6 @@ class Gate:
         self.controls.block_for(self.account.name, hold_seconds, lowered)
         # The rows' own due time is on this process's clock, as claims are.
         return now + hold_seconds
-
-
-def outcome_name(outcome: Outcome) -> str:
-    """Return the outcome's type in snake case, as the call history keeps it: RateLimited is rate_limited."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(outcome).__name__).lower()
 
 
 def row_results(outcome: Outcome, activity_ids: Sequence[int]) -> list[tuple[int, str | None]]:

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bridge.leadsquared.outcomes import Found, Outcome
+from bridge.observe.metrics import DeadReason, count_dead
 from bridge.pipeline.gate import Gate, Reaction
 from bridge.pipeline.retry import retry_or_give_up
 from bridge.store import transitions
@@ -134,4 +135,5 @@ def _postpone(gate: Gate, engine: sa.Engine, batch: Batch, outcome: Outcome) -> 
     for item, given_up in plan.given_up:
         # It may exist in LeadSquared: posting it again could double it, so an operator decides.
         message = f"outcome still unknown, check LeadSquared: {given_up}"
-        transitions.mark_dead(engine, holder, [item], message)
+        dead = transitions.mark_dead(engine, holder, [item], message)
+        count_dead(batch.account, DeadReason.UNSETTLED, dead)

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from bridge.config.settings import DeliverySettings
 from bridge.leadsquared.activity import LeadLookup, mask_contact
 from bridge.leadsquared.outcomes import ErrorOutcome, LeadFound, NotFound, OpportunityFound
+from bridge.observe.metrics import DeadReason, count_dead
 from bridge.pipeline.gate import Gate, Reaction
 from bridge.pipeline.retry import retry_or_give_up
 from bridge.store import lookups, transitions
@@ -74,7 +75,8 @@ def _resolve(gate: Gate, engine: sa.Engine, claim: LookupClaim) -> None:
     elif verdict.reaction in (Reaction.ISOLATE, Reaction.GIVE_UP):
         reason = f"LeadSquared refused the look-up of {lookup.describe()}: {message}"
         log.error(reason, extra={**fields, "outcome": "dead"})
-        transitions.mark_lookup_dead(engine, claim, claim.items, reason)
+        dead = transitions.mark_lookup_dead(engine, claim, claim.items, reason)
+        count_dead(claim.account, DeadReason.LOOKUP_REFUSED, dead)
     else:  # RETRY; and a read whose answer was lost changed nothing, so it is simply made again
         _retry(gate, engine, claim, message, fields)
 
@@ -156,7 +158,9 @@ def _retry(
     for item, at in plan.again:
         transitions.retry_lookup(engine, claim, [item], at, message, count_attempt=True)
     for item, reason in plan.given_up:
-        transitions.mark_lookup_dead(engine, claim, [item], f"looking up {claim.lookup.describe()}: {reason}")
+        why = f"looking up {claim.lookup.describe()}: {reason}"
+        dead = transitions.mark_lookup_dead(engine, claim, [item], why)
+        count_dead(claim.account, DeadReason.LOOKUP_GAVE_UP, dead)
 
 
 def _masked(message: str, lookup: LeadLookup) -> str:

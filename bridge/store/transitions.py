@@ -13,8 +13,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bridge.observe.metrics import END_TO_END_SECONDS
 from bridge.store.claims import Batch, ClaimedActivity, LookupClaim, WaitingActivity
-from bridge.store.tables import ActivityStatus, activities
+from bridge.store.tables import ActivityStatus, activities, events
 
 # The statuses in which a delivery row belongs to the worker named by claimed_by.
 HELD_FOR_DELIVERY = (ActivityStatus.CLAIMED, ActivityStatus.SENDING, ActivityStatus.RECONCILING)
@@ -47,13 +48,16 @@ def mark_sending(engine: sa.Engine, batch: Batch, until: float) -> bool:
 def mark_delivered(
     engine: sa.Engine, holder: str, delivered: Sequence[tuple[ClaimedActivity, str]], now: float
 ) -> int:
-    """Record rows LeadSquared created, each with its ProspectActivityId; return how many were still held."""
+    """Record rows LeadSquared created, each with its ProspectActivityId; return how many were still held.
+
+    Each one counts in bridge_end_to_end_seconds, from its webhook's receipt to now.
+    """
     if not delivered:
         return 0
-    count = 0
+    marked: list[int] = []
     with engine.begin() as connection:
         for item, prospect_activity_id in delivered:
-            count += _update_held(
+            held = _update_held(
                 connection,
                 holder,
                 [item.id],
@@ -64,7 +68,24 @@ def mark_delivered(
                 claim_expires_at=None,
                 last_error=None,
             )
-    return count
+            if held:
+                marked.append(item.id)
+        received = _received_times(connection, marked)
+    for account, received_at in received:
+        END_TO_END_SECONDS.labels(account).observe(max(0.0, now - received_at))
+    return len(marked)
+
+
+def _received_times(connection: sa.Connection, ids: list[int]) -> list[tuple[str, float]]:
+    """Return each activity's account and its webhook's receipt time: primary keys only, a batch at most."""
+    if not ids:
+        return []
+    query = (
+        sa.select(activities.c.account, events.c.received_at)
+        .join(events, events.c.id == activities.c.event_id)
+        .where(activities.c.id.in_(ids))
+    )
+    return [(row.account, row.received_at) for row in connection.execute(query)]
 
 
 def mark_dead(

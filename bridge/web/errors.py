@@ -17,9 +17,14 @@ def register(app: Flask) -> None:
     app.register_error_handler(Exception, _unexpected)
 
 
+def error_code(error: HTTPException) -> str:
+    """Return the short code an HTTP error is answered with: its name in snake case, e.g. not_found."""
+    return (error.name or "error").lower().replace(" ", "_")
+
+
 def _http_error(error: HTTPException) -> tuple[dict[str, Any], int]:
     code = error.code or 500
-    name = (error.name or "error").lower().replace(" ", "_")
+    name = error_code(error)
     return {"status": "rejected", "error": name, "message": error.description or name}, code
 
 

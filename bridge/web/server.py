@@ -182,6 +182,12 @@ class DeadlineGeventWorker(GeventWorker):  # type: ignore[misc]  # gunicorn ship
         if not isinstance(exc, RequestTimedOut):
             super().handle_error(req, client, addr, exc)
             return
+        # Imported here, in the worker process: gunicorn's master imports this module too, before
+        # gunicorn.conf.py tells prometheus_client to keep its values in files (README, Monitoring).
+        from bridge.observe.metrics import WEBHOOKS
+
+        # No source: the request line, or the headers naming it, may not have arrived.
+        WEBHOOKS.labels("", "request_timeout").inc()
         raw = client.raw if isinstance(client, DeadlineSocket) else client
         shown = (addr or ("",))[0]
         self.log.warning("Request from ip=%s cut off: incomplete after %g s", shown, self.read_timeout)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bridge.leadsquared.outcomes import Posted, RateLimited, RowResult
-from bridge.pipeline.gate import outcome_name, row_results
+from bridge.pipeline.call_metrics import outcome_name
+from bridge.pipeline.gate import row_results
 from bridge.sources.headers import MASKED, MAX_HEADERS, MAX_VALUE_CHARS, credential_headers, stored_headers
 from transforms import REGISTRY
 
