@@ -22,6 +22,8 @@ from tests.support import RAZORPAY_SECRET
 from transforms import REGISTRY
 
 POSTGRES_ENV = "BRIDGE_TEST_POSTGRES_URL"
+# The key of the identifiers' keyed hashes that every bridge process of the tests gets.
+ERASURE_KEY = "erasure-key-for-the-tests-0123456789"
 ROOT = Path(__file__).resolve().parent.parent
 # Engines the tests opened, closed before their database is dropped.
 OPENED_ENGINES: list[sa.Engine] = []
@@ -148,7 +150,11 @@ def write_config(tmp_path: Path, text: str = TEST_CONFIG) -> Path:
 
 def bridge_environ(database_url: str, sandbox: SandboxServer | None, **extra: str) -> dict[str, str]:
     """Return the environment a bridge process gets in these tests."""
-    environ = {"DATABASE_URL": database_url, "RAZORPAY_WEBHOOK_SECRET": RAZORPAY_SECRET}
+    environ = {
+        "DATABASE_URL": database_url,
+        "RAZORPAY_WEBHOOK_SECRET": RAZORPAY_SECRET,
+        "BRIDGE_ERASURE_KEY": ERASURE_KEY,
+    }
     if sandbox is not None:
         environ.update(
             LSQ_HOST=sandbox.url,

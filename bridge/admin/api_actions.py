@@ -1,4 +1,4 @@
-"""The API's actions: replay, retry, resolve (one row, or a bulk job by filter), pause, resume, cancel.
+"""The API's actions: replay, retry, resolve (one row, or a bulk job by filter), pause, resume, cancel, erase.
 
 Each calls the same function in bridge/operate as the console and the
 command line, as Actor("api", <client address>). A bulk request is a dry run
@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 
 from bridge.admin import context
 from bridge.operate.actions import OperateError, pause, replay_event, resolve_activity, resume, retry_activity
+from bridge.operate.erasure import erase_person
 from bridge.operate.jobs import BulkAction, cancel_job, count_bulk, start_bulk
 
 bp = Blueprint("api_actions", __name__, url_prefix="/api")
@@ -64,6 +65,22 @@ def pause_account(name: str) -> ResponseReturnValue:
 def resume_account(name: str) -> ResponseReturnValue:
     """Let a paused account's deliveries go again."""
     return asdict(resume(context.services(), name, context.actor(), context.now()))
+
+
+@bp.post("/erase")
+def erase() -> ResponseReturnValue:
+    """Erase the payload of every event carrying one person's email, phone or PAN."""
+    body = json_body({"email", "phone", "pan", "scan_all"})
+    given = [name for name in ("email", "phone", "pan") if name in body]
+    if len(given) != 1:
+        raise OperateError('send exactly one of email, phone or pan, e.g. {"email": "x@example.com"}', 400)
+    value, scan_all = body[given[0]], body.get("scan_all", False)
+    if not isinstance(value, str):
+        raise OperateError(f"{given[0]}: give it as text, not {type(value).__name__}", 400)
+    if not isinstance(scan_all, bool):
+        raise OperateError("scan_all: true (also read every payload still held) or false", 400)
+    result = erase_person(context.services(), given[0], value, context.actor(), context.now(), scan_all)
+    return asdict(result)
 
 
 @bp.post("/jobs/<int:job_id>/cancel")

@@ -10,6 +10,7 @@ from bridge.admin import (
     pages_accounts,
     pages_activities,
     pages_attention,
+    pages_erasure,
     pages_events,
     pages_jobs,
     pages_overview,
@@ -25,5 +26,6 @@ PAGES = (
     pages_activities.bp,
     pages_accounts.bp,
     pages_jobs.bp,
+    pages_erasure.bp,
 )
 API = (api.bp, api_actions.bp, openapi.bp)

@@ -19,6 +19,7 @@ MENU = (
     ("activities.index", "Activities"),
     ("accounts.index", "Accounts"),
     ("jobs.index", "Jobs"),
+    ("erasure.index", "Erasure"),
 )
 
 

@@ -16,7 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from bridge import services
-from bridge.cli import act, inspect, processes, release, trial
+from bridge.cli import act, inspect, processes, release, retain, trial
 from bridge.config.load import ConfigError
 from bridge.operate.actions import OperateError
 from bridge.operate.filters import FilterError
@@ -28,7 +28,8 @@ Configuration comes from bridge.toml (or BRIDGE_CONFIG); secrets only from the
 environment: each source's secret_env (e.g. RAZORPAY_WEBHOOK_SECRET),
 LSQ_HOST / LSQ_ACCESS_KEY / LSQ_SECRET_KEY for LeadSquared, DATABASE_URL for
 the store (default sqlite:///bridge.db), BRIDGE_ALERT_WEBHOOK_URL for alerts
-(off while unset). The web process is gunicorn (see
+(off while unset), BRIDGE_ERASURE_KEY for the keyed hashes that let `erase`
+find a person's events (the worker needs it). The web process is gunicorn (see
 Procfile); these commands are the rest.
 """
 
@@ -86,6 +87,8 @@ cli.add_command(act.resolve)
 cli.add_command(act.pause)
 cli.add_command(act.resume)
 cli.add_command(act.jobs)
+cli.add_command(retain.purge)
+cli.add_command(retain.erase)
 
 
 def main(

@@ -53,6 +53,8 @@ def up(environ: Mapping[str, str], port: int, sandbox_port: int) -> int:
 def worker(environ: Mapping[str, str]) -> int:
     """Transform received webhooks, look up opportunities and deliver activities until SIGTERM or SIGINT.
 
+    It also runs operators' bulk jobs and the retention purge ([retention] in
+    bridge.toml), and needs BRIDGE_ERASURE_KEY (see the README, "Retention and erasure").
     With BRIDGE_ALERT_WEBHOOK_URL set ([alerts] in bridge.toml), it also
     looks at the alert conditions every few seconds and posts each start and
     clear once (README, Monitoring, Alerts). Serves /metrics, /healthz and
@@ -63,6 +65,7 @@ def worker(environ: Mapping[str, str]) -> int:
     from bridge.monitor.worker_server import WorkerMonitor, worker_readiness
     from bridge.observe.logs import configure_logging
     from bridge.operate.jobs import JobRunner
+    from bridge.operate.retention import Purger
     from bridge.pipeline.worker import Worker
     from bridge.store.engine import make_engine
     from bridge.store.migrate import ensure_current
@@ -70,7 +73,7 @@ def worker(environ: Mapping[str, str]) -> int:
     wired = services.build_services(environ, services.source_registry(), process="worker")
     configure_logging(wired.settings.secret_values())
     ensure_current(wired.engine)
-    worker_loop = Worker(wired, chores=[JobRunner, AlertChore])
+    worker_loop = Worker(wired, chores=[JobRunner, AlertChore, Purger])
     # Its own connection: a readiness probe never waits for, or holds, a delivery thread's.
     probe_engine = make_engine(wired.settings.database_url, 1, pool_timeout_seconds=2.0)
     monitor = WorkerMonitor(

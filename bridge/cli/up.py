@@ -2,7 +2,8 @@
 
 With no LeadSquared keys in the environment it also starts the sandbox and
 points the worker at it, and fills any unset webhook secret with a demo
-value it prints: nothing can reach a real LeadSquared account in that mode.
+value it prints, and BRIDGE_ERASURE_KEY with a demo key: nothing can reach a
+real LeadSquared account in that mode.
 The admin process gets a made-up password and API token when none is set,
 printed with the console's address.
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.config.load import read_document
+from bridge.config.settings import ERASURE_KEY_ENV
 from bridge.sandbox import SandboxSettings
 from bridge.services import ADMIN_PASSWORD_ENV, ADMIN_TOKEN_ENV, admin_address, config_path
 from bridge.sources.kind import SourceKind
@@ -27,6 +29,8 @@ from bridge.sources.registry import SourceRegistry
 from bridge.sources.senders import demo_secret
 
 EXAMPLE_CONFIG = "bridge.example.toml"
+# Sandbox mode's erasure key: the same every run, so an erasure finds what earlier runs recorded.
+DEMO_ERASURE_KEY = "demo-erasure-key-not-for-production"
 
 
 def run_everything(environ: Mapping[str, str], registry: SourceRegistry, port: int, sandbox_port: int) -> int:
@@ -85,7 +89,12 @@ def _use_sandbox(environ: dict[str, str], registry: SourceRegistry, sandbox_port
         f"Activities go to http://127.0.0.1:{sandbox_port}, not to LeadSquared;",
         f"see what it received at http://127.0.0.1:{sandbox_port}/sandbox/received",
     ]
-    for name, source in read_document(Path(config_path(environ))).get("sources", {}).items():
+    document = read_document(Path(config_path(environ)))
+    key_env = document.get("retention", {}).get("erasure_key_env", ERASURE_KEY_ENV)
+    if not environ.get(key_env):
+        environ[key_env] = DEMO_ERASURE_KEY
+        lines.append(f"{key_env} is unset: using the demo key '{DEMO_ERASURE_KEY}'")
+    for name, source in document.get("sources", {}).items():
         variable = source.get("secret_env")
         if variable and not environ.get(variable) and source.get("enabled", True):
             environ[variable] = demo_secret(name, _configured_kind(source, registry))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from bridge.config.load import ConfigError, credential_problems
+from bridge.config.load import ConfigError, credential_problems, erasure_key_problems
 from bridge.config.settings import WORKER_OWN_CONNECTIONS, Settings, SourceSettings
 from bridge.sources.kind import SourceKind
 from bridge.sources.signatures.scheme import TokenScheme
@@ -17,7 +17,7 @@ from bridge.sources.signatures.scheme import TokenScheme
 
 def check_configuration(settings: Settings, kinds: Mapping[str, SourceKind]) -> list[str]:
     """Raise ConfigError with every problem loading left; return warnings that do not stop a deploy."""
-    problems = credential_problems(settings)
+    problems = credential_problems(settings) + erasure_key_problems(settings)
     if problems:
         raise ConfigError(problems)
     warnings = []

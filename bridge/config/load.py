@@ -22,6 +22,7 @@ from bridge.config.settings import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_METRICS_ALLOWED_IPS,
     DEFAULT_READ_TIMEOUT_SECONDS,
+    MIN_ERASURE_KEY_CHARACTERS,
     AccountSettings,
     AlertSettings,
     DatabaseSettings,
@@ -30,6 +31,7 @@ from bridge.config.settings import (
     FieldSource,
     Network,
     OpportunityLookup,
+    RetentionSettings,
     Settings,
     SourceSettings,
 )
@@ -152,6 +154,7 @@ def build_settings(document: Mapping[str, Any], environ: Mapping[str, str]) -> S
         read_timeout_seconds=float(server.get("read_timeout_seconds", DEFAULT_READ_TIMEOUT_SECONDS)),
         metrics_networks=_networks(server.get("metrics_allowed_ips", DEFAULT_METRICS_ALLOWED_IPS)),
         database=DatabaseSettings(**document.get("database", {})),
+        retention=_retention(document.get("retention", {}), environ),
         alerts=_alerts(document.get("alerts", {}), environ),
     )
 
@@ -179,6 +182,32 @@ def alert_url_problems(settings: Settings) -> list[str]:
         f"alerts: the environment variable {alerts.webhook_url_env} does not hold an http(s) URL; "
         "set it to the incoming-webhook URL of the alert sink, or unset it to turn alerts off"
     ]
+
+
+def _retention(raw: Mapping[str, Any], environ: Mapping[str, str]) -> RetentionSettings:
+    days = {k: v for k, v in raw.items() if k.startswith("retain_")}
+    key_env = raw.get("erasure_key_env", RetentionSettings.erasure_key_env)
+    keys = tuple(environ[e] for e in [key_env, *raw.get("previous_erasure_key_envs", [])] if environ.get(e))
+    if not environ.get(key_env):
+        keys = ()  # earlier keys alone only find old hashes: the worker needs the current one
+    return RetentionSettings(**days, erasure_key_env=key_env, erasure_keys=keys)
+
+
+def erasure_key_problems(settings: Settings) -> list[str]:
+    """Name the erasure key's variable when it is unset or too short (never its value)."""
+    retention = settings.retention
+    if not retention.erasure_keys:
+        return [
+            f"retention: the environment variable {retention.erasure_key_env} is not set; the worker "
+            "records keyed hashes of the emails, phones and PANs it sees so that an erasure finds "
+            "them, and needs that key (32+ random characters: openssl rand -hex 24)"
+        ]
+    if len(retention.erasure_keys[0]) < MIN_ERASURE_KEY_CHARACTERS:
+        return [
+            f"retention: {retention.erasure_key_env} holds fewer than {MIN_ERASURE_KEY_CHARACTERS} "
+            "characters; use 32+ random ones (openssl rand -hex 24)"
+        ]
+    return []
 
 
 def _account(name: str, raw: Mapping[str, Any], environ: Mapping[str, str]) -> AccountSettings:
@@ -227,6 +256,8 @@ def _source(
         events=events,
         scheme=raw.get("scheme", {}),
         allowed_networks=_networks(raw.get("allowed_ips")),
+        retain_payload_days=raw.get("retain_payload_days"),
+        retain_events_days=raw.get("retain_events_days"),
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import jsonschema
 
-from bridge.config.settings import TWO_STEP_LEAD_FIELDS, DeliverySettings
+from bridge.config.settings import TWO_STEP_LEAD_FIELDS, DeliverySettings, RetentionSettings
 from bridge.sources.formats import FORMATS
 from bridge.sources.kind import BRIDGE_VALUES
 from bridge.sources.registry import SourceRegistry
@@ -59,6 +59,7 @@ def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> 
     accounts = document.get("accounts", {})
     problems += _lease_problems(document)
     problems += _heartbeat_problems(document)
+    problems += _retention_problems(document)
     server = document.get("server", {})
     problems += _network_problems("server.trusted_proxies", server.get("trusted_proxies"))
     problems += _network_problems("server.metrics_allowed_ips", server.get("metrics_allowed_ips"))
@@ -179,6 +180,29 @@ def _heartbeat_problems(document: Mapping[str, Any]) -> list[str]:
             f"make it at least {HEARTBEATS_PER_STALE_LIMIT} heartbeats ({needed:g} s), or beat more often"
         ]
     return []
+
+
+def _retention_problems(document: Mapping[str, Any]) -> list[str]:
+    """Refuse records kept for less time than the payloads they describe, globally or per source."""
+    retention = document.get("retention", {})
+    payload = retention.get("retain_payload_days", RetentionSettings.retain_payload_days)
+    kept = retention.get("retain_events_days", RetentionSettings.retain_events_days)
+    problems = []
+    places = [("retention", payload, kept)] + [
+        (
+            f"sources.{name}",
+            source.get("retain_payload_days", payload),
+            source.get("retain_events_days", kept),
+        )
+        for name, source in document.get("sources", {}).items()
+    ]
+    for key, payload_days, events_days in places:
+        if events_days < payload_days:
+            problems.append(
+                f"{key}.retain_events_days: {events_days} is below retain_payload_days ({payload_days}); "
+                "an event would be deleted before its payload is due to go: raise it"
+            )
+    return problems
 
 
 def _value_problems(key: str, mapping: Mapping[str, Any], names: Iterable[str]) -> list[str]:

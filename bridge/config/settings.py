@@ -90,6 +90,9 @@ class SourceSettings:
     scheme: Mapping[str, Any] = field(default_factory=dict)
     # Deliveries from elsewhere are refused; empty: any address.
     allowed_networks: tuple[Network, ...] = ()
+    # This source's own [retention] days; None: the global setting.
+    retain_payload_days: int | None = None
+    retain_events_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,24 @@ class DatabaseSettings:
     pool_timeout_seconds: float = 30.0
 
 
+ERASURE_KEY_ENV = "BRIDGE_ERASURE_KEY"
+# An HMAC key shorter than this is refused: the hashes of emails and phones must not be guessable.
+MIN_ERASURE_KEY_CHARACTERS = 16
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """How long payloads and processing records are kept, and the key that finds a person's events."""
+
+    # A finished event's raw body and headers are erased this long after it was received.
+    retain_payload_days: int = 30
+    # A finished event, its activities and their calls are deleted this long after (a year of records).
+    retain_events_days: int = 400
+    erasure_key_env: str = ERASURE_KEY_ENV
+    # The key first, then earlier ones an erasure still searches with after a rotation.
+    erasure_keys: tuple[str, ...] = field(default=(), repr=False)
+
+
 # The conditions an alert is raised for (bridge/alerts/conditions.py says what each means).
 AlertCondition = Literal[
     "account_paused", "dead_activities", "oldest_pending", "workers_silent", "limit_lowered"
@@ -233,6 +254,17 @@ class Settings:
     )
     database: DatabaseSettings = DatabaseSettings()
     alerts: AlertSettings = AlertSettings()
+    retention: RetentionSettings = RetentionSettings()
+
+    def payload_days(self, source: str) -> int:
+        """Return the days a finished event of this source keeps its payload."""
+        own = self.sources[source].retain_payload_days if source in self.sources else None
+        return own or self.retention.retain_payload_days
+
+    def events_days(self, source: str) -> int:
+        """Return the days a finished event of this source is kept at all."""
+        own = self.sources[source].retain_events_days if source in self.sources else None
+        return own or self.retention.retain_events_days
 
     def delivery_threads(self) -> int:
         """Return the worker's delivery threads: per account an enabled source posts to, its calls in flight.
@@ -243,8 +275,7 @@ class Settings:
         return max(
             1,
             sum(
-                min(self.accounts[name].max_in_flight, self.accounts[name].calls_per_window)
-                for name in used
+                min(self.accounts[name].max_in_flight, self.accounts[name].calls_per_window) for name in used
             ),
         )
 
@@ -265,4 +296,4 @@ class Settings:
             values += [v for v in (account.access_key, account.secret_key) if v]
         if self.alerts.webhook_url:
             values.append(self.alerts.webhook_url)
-        return values
+        return values + list(self.retention.erasure_keys)

@@ -86,6 +86,8 @@ def replay_event(services: Services, event_id: int, actor: Actor, now: float) ->
         raise OperateError(f"no event {event_id}", 404)
     if state.status is EventStatus.RECEIVED:
         raise OperateError(f"event {event_id} is not transformed yet: a worker will transform it", 409)
+    if not state.event.body:
+        raise OperateError(f"event {event_id} cannot be replayed: its payload was erased", 409)
     remapped = remap(services, state.event)
     with services.engine.begin() as connection:
         replayed = queue_remapped(connection, remapped, now)
@@ -199,6 +201,9 @@ def _refuse(engine: sa.Engine, activity_id: int, wanted: ActivityStatus, action:
     status = requeue.activity_status(engine, activity_id)
     if status is None:
         raise OperateError(f"no activity {activity_id}", 404)
+    if status is wanted:
+        message = f"cannot {action} activity {activity_id}: its event's payload was erased, nothing to post"
+        raise OperateError(message, 409)
     raise OperateError(
         f"cannot {action} activity {activity_id}: it is {status.value}, not {wanted.value}", 409
     )

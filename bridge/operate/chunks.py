@@ -66,8 +66,15 @@ def _replay_chunk(services: Services, wanted: EventFilter, cursor: int, size: in
 
 
 def replay_conditions(wanted: EventFilter, sources: Sequence[str]) -> list[sa.ColumnElement[bool]]:
-    """Return the conditions on the events a replay takes: the filter's, on events transformed already."""
-    return [*event_conditions(wanted, sources), events.c.status != EventStatus.RECEIVED]
+    """Return the conditions on the events a replay takes: the filter's, on events transformed already.
+
+    Never one whose payload was erased: there is nothing left to map.
+    """
+    return [
+        *event_conditions(wanted, sources),
+        events.c.status != EventStatus.RECEIVED,
+        events.c.payload_erased_at.is_(None),
+    ]
 
 
 def _activity_ids(engine: sa.Engine, wanted: ActivityFilter, cursor: int, size: int) -> list[int]:

@@ -11,6 +11,7 @@ imported from here too, so every reader finds the read side in one module.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -141,7 +142,13 @@ def event_detail(engine: sa.Engine, event_id: int) -> EventDetail | None:
     """Return the event with its headers, payload, repeats and activities; None if there is none."""
     with engine.connect() as connection:
         row = connection.execute(
-            sa.select(*_EVENT_COLUMNS, events.c.body, events.c.headers).where(events.c.id == event_id)
+            sa.select(
+                *_EVENT_COLUMNS,
+                events.c.body,
+                events.c.headers,
+                events.c.payload_erased_at,
+                events.c.payload_erasure,
+            ).where(events.c.id == event_id)
         ).first()
         if row is None:
             return None
@@ -156,10 +163,17 @@ def event_detail(engine: sa.Engine, event_id: int) -> EventDetail | None:
     return EventDetail(
         summary=_event_summary(row, len(details), duplicates),
         headers={str(name): mask_text(str(value)) for name, value in (row.headers or {}).items()},
-        payload=shown_payload(row.body),
+        payload=shown_payload(row.body) if row.payload_erased_at is None else erased_note(row),
         duplicates=repeats,
         activities=details,
     )
+
+
+def erased_note(row: sa.Row[*tuple[Any, ...]]) -> str:
+    """Say in place of an erased payload when it was erased, and why (retention, or a person's request)."""
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(row.payload_erased_at))
+    why = "its retention ran out" if row.payload_erasure == "retention" else "a person asked for erasure"
+    return f"(erased {when}: {why})"
 
 
 def shown_payload(body: bytes) -> str:

@@ -19,10 +19,12 @@ from bridge.config.settings import (
     SourceSettings,
 )
 from bridge.leadsquared.activity import Activity, LeadLookup, activity_key, normalize_lookup_value
+from bridge.pipeline.identify import event_digests
 from bridge.services import Services
 from bridge.sources.formats import FORMATS
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import value_at
+from bridge.store.identifiers import record_digests
 from bridge.store.inbox import StoredEvent, mark_event, received_events
 from bridge.store.outbox import insert_activities
 from bridge.store.tables import EventStatus
@@ -182,6 +184,8 @@ def transform_received(services: Services, now: float, limit: int = 200) -> int:
             if activities:
                 insert_activities(connection, event.id, activities, now)
             mark_event(connection, event.id, status, reason)
+            # In the same transaction: an event is never transformed without its identifiers on record.
+            record_digests(connection, event.id, event_digests(services, event))
             level = logging.WARNING if status is EventStatus.FAILED else logging.INFO
             log.log(
                 level,
@@ -202,6 +206,8 @@ def event_outcome(services: Services, event: StoredEvent) -> tuple[EventStatus, 
     kind = services.kinds.get(event.source) if source else None
     if source is None or kind is None:
         return EventStatus.FAILED, f"source {event.source!r} is no longer configured", []
+    if not event.body:
+        return EventStatus.FAILED, "its payload was erased (on request) before it was transformed", []
     account = services.settings.accounts[source.account]
     outcome = map_event(Delivery(event.idempotency_key, event.event_type, event.body), source, kind, account)
     if isinstance(outcome, Mapped):

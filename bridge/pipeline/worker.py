@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 import sqlalchemy as sa
 
-from bridge.config.load import ConfigError, credential_problems
+from bridge.config.load import ConfigError, credential_problems, erasure_key_problems
 from bridge.leadsquared.client import LeadSquaredClient
 from bridge.pipeline.deliver import deliver
 from bridge.pipeline.gate import Gate
@@ -85,6 +85,10 @@ class Worker:
         clock: Callable[[], float] = time.time,
         chores: Sequence[ChoreFactory] = (),
     ) -> None:
+        # Without the key, events would be transformed with no keyed hashes: erasure could not find them.
+        problems = erasure_key_problems(services.settings)
+        if problems:
+            raise ConfigError(problems)
         self.services = services
         self.clock = clock
         host, pid = socket.gethostname(), os.getpid()

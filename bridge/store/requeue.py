@@ -127,9 +127,15 @@ def set_event_outcome(
 def retry_dead(connection: sa.Connection, where: sa.ColumnElement[bool], now: float) -> int:
     """Make the dead activities matching where due now with no attempts; return how many."""
     waits_for_lookup = sa.and_(activities.c.opportunity_id.is_(None), activities.c.lookup.is_not(None))
+    # An erased event's activities hold no request to post any more (bridge/store/retention.py).
+    erased = (
+        sa.select(events.c.id)
+        .where(events.c.id == activities.c.event_id, events.c.payload_erased_at.is_not(None))
+        .exists()
+    )
     statement = (
         sa.update(activities)
-        .where(where, activities.c.status == ActivityStatus.DEAD)
+        .where(where, activities.c.status == ActivityStatus.DEAD, ~erased)
         .values(
             status=sa.case(
                 (waits_for_lookup, ActivityStatus.RESOLVING.value), else_=ActivityStatus.PENDING.value

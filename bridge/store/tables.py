@@ -49,6 +49,16 @@ class EventStatus(enum.StrEnum):
     FAILED = "failed"  # could not be mapped; `reason` says why
 
 
+class PayloadErasure(enum.StrEnum):
+    """Why an event's raw body and headers were erased (its id, key, status and times stay)."""
+
+    RETENTION = "retention"  # it was finished and older than its source's retain_payload_days
+    ERASURE = "erasure"  # a person asked: an operator erased their data
+    # Erased on request while some of its activities were still in flight: they keep their
+    # request until they finish, then the purge erases those too and sets ERASURE.
+    ERASURE_PENDING = "erasure_pending"
+
+
 class ActivityStatus(enum.StrEnum):
     """Where one LeadSquared activity is in delivery."""
 
@@ -78,6 +88,9 @@ events = sa.Table(
     # The delivery's headers as a JSON object, signature and token values masked before storing
     # (bridge/sources/headers.py): what an operator sees of how it came, never a credential.
     sa.Column("headers", sa.JSON),
+    # Set when body (then empty) and headers (then NULL) were erased, and why (PayloadErasure).
+    sa.Column("payload_erased_at", sa.Float),
+    sa.Column("payload_erasure", sa.String(16)),
     sa.UniqueConstraint("source", "idempotency_key", name="uq_events_source_key"),
     sa.Index("ix_events_status_id", "status", "id"),
     # The console's source and time filters, walked newest first and cut at a page (keyset).
@@ -142,6 +155,25 @@ sa.Index(
     sqlite_where=activities.c.status == "delivered",
     postgresql_where=activities.c.status == "delivered",
 )
+# The purge's search for payloads due (bridge/store/retention.py): per source, oldest first,
+# only events that still hold one, so erased history is never walked again.
+sa.Index(
+    "ix_events_payload_due",
+    events.c.source,
+    events.c.received_at,
+    sqlite_where=events.c.payload_erased_at.is_(None),
+    postgresql_where=events.c.payload_erased_at.is_(None),
+)
+sa.Index(
+    "ix_events_erasure_pending",
+    events.c.id,
+    sqlite_where=events.c.payload_erasure == PayloadErasure.ERASURE_PENDING.value,
+    postgresql_where=events.c.payload_erasure == PayloadErasure.ERASURE_PENDING.value,
+)
+# The statuses no worker moves a row out of on its own (an operator may: retry, replay).
+# Any other, a status added later included, counts as still in flight.
+FINAL_ACTIVITY_STATUSES = ("delivered", "dead", "unresolved")
+
 ATTENTION_ACTIVITY_STATUSES = ("dead", "unknown", "unresolved")
 sa.Index(
     "ix_activities_attention",
@@ -269,6 +301,16 @@ event_duplicates = sa.Table(
     sa.Column("received_at", sa.Float, nullable=False),
     sa.Index("ix_event_duplicates_event", "event_id"),
     sa.Index("ix_event_duplicates_source_at", "source", "received_at"),
+)
+
+# The keyed hash (bridge/observe/identifiers.py) of each email, phone and PAN an event's
+# payload carries, recorded at its transform: how an erasure finds a person's events.
+identifier_hashes = sa.Table(
+    "identifier_hashes",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("event_id", Id, sa.ForeignKey("events.id"), primary_key=True, autoincrement=False),
+    sa.Index("ix_identifier_hashes_event", "event_id"),
 )
 
 # Refused deliveries to configured sources, counted per minute and reason code: a

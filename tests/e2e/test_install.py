@@ -66,6 +66,7 @@ def test_installed_bridge_reads_its_schema_migrations_and_samples(installed: Pat
     environ = {
         "BRIDGE_CONFIG": example,
         "RAZORPAY_WEBHOOK_SECRET": "s",
+        "BRIDGE_ERASURE_KEY": "erasure-key-of-the-install-test",
         "LSQ_HOST": "api-in21.leadsquared.com",
     }
     environ.update(LSQ_ACCESS_KEY="a", LSQ_SECRET_KEY="b")

@@ -249,7 +249,7 @@ def test_other_http_errors_are_json_too(client: FlaskClient) -> None:
 def test_a_store_failure_is_a_500_so_the_provider_retries(client: FlaskClient, services: Services) -> None:
     """When the database cannot take the event, the answer is 500 and says nothing was stored."""
     with services.engine.begin() as connection:
-        for table in ("lsq_call_activities", "event_duplicates", "activities", "events"):
+        for table in ("lsq_call_activities", "event_duplicates", "identifier_hashes", "activities", "events"):
             connection.execute(sa.text(f"DROP TABLE {table}"))
     body = body_of(payment_event("pay_F1", "opp-1"))
     answer = client.post(URL, data=body, headers=razorpay_headers(body, "evt_F1"))

@@ -17,6 +17,7 @@ ENV = {
     "LSQ_HOST": "api-in21.leadsquared.com",
     "LSQ_ACCESS_KEY": "u$r1",
     "LSQ_SECRET_KEY": "k",
+    "BRIDGE_ERASURE_KEY": "erasure-key-for-the-unit-tests",
 }
 URL = "https://hooks.example.invalid/services/T0/B0/sink-key-123"
 ALERTS = """

@@ -17,6 +17,7 @@ ENV = {
     "LSQ_HOST": "api-in21.leadsquared.com",
     "LSQ_ACCESS_KEY": "u$r1",
     "LSQ_SECRET_KEY": "k",
+    "BRIDGE_ERASURE_KEY": "erasure-key-for-the-unit-tests",
 }
 
 

@@ -59,6 +59,7 @@ def test_check_config_warns_that_a_token_source_is_weaker(
         "LSQ_ACCESS_KEY": "u$r",
         "LSQ_SECRET_KEY": "k",
         "RAZORPAY_WEBHOOK_SECRET": "s",
+        "BRIDGE_ERASURE_KEY": "erasure-key-for-the-unit-tests",
         "IDFY_WEBHOOK_SECRET": IDFY_TOKEN,
         "HYPERVERGE_WEBHOOK_SECRET": HYPERVERGE_TOKEN,
     }

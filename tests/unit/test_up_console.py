@@ -1,11 +1,12 @@
-"""`make run`'s admin process: the Procfile's command, and credentials made up when none are set."""
+"""`make run`'s admin process and sandbox mode: the Procfile's command, what is made up when unset."""
 
 from __future__ import annotations
 
 import pytest
 
-from bridge.cli.up import admin_command, announce_console
+from bridge.cli.up import DEMO_ERASURE_KEY, _use_sandbox, admin_command, announce_console
 from tests.conftest import ROOT
+from transforms import REGISTRY
 
 
 def test_the_admin_command_is_the_procfiles_with_its_defaults() -> None:
@@ -44,3 +45,20 @@ def test_set_credentials_are_kept_and_never_printed(capsys: pytest.CaptureFixtur
     assert environ == {"BRIDGE_ADMIN_PASSWORD": "chosen-password", "BRIDGE_ADMIN_TOKEN": "chosen-token"}
     assert "chosen-password" not in printed and "chosen-token" not in printed
     assert "BRIDGE_ADMIN_PASSWORD" in printed
+
+
+def test_sandbox_mode_fills_an_unset_erasure_key_with_the_demo_key(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With no BRIDGE_ERASURE_KEY, make run's sandbox mode gives the worker a fixed demo key and says so."""
+    environ = {"BRIDGE_CONFIG": str(ROOT / "bridge.example.toml")}
+    _use_sandbox(environ, REGISTRY, 8090)
+    assert environ["BRIDGE_ERASURE_KEY"] == DEMO_ERASURE_KEY
+    assert "BRIDGE_ERASURE_KEY is unset: using the demo key" in capsys.readouterr().out
+    kept = {
+        "BRIDGE_CONFIG": str(ROOT / "bridge.example.toml"),
+        "BRIDGE_ERASURE_KEY": "chosen-erasure-key-0123",
+    }
+    _use_sandbox(kept, REGISTRY, 8090)
+    assert kept["BRIDGE_ERASURE_KEY"] == "chosen-erasure-key-0123"
+    assert "chosen-erasure-key" not in capsys.readouterr().out
