@@ -4,8 +4,8 @@ The body column stays NOT NULL (an erased body is empty, payload_erased_at
 says so): making it nullable would rebuild the events table on SQLite, whose
 activities and repeats refer to it with foreign keys enforced.
 
-Revision ID: 0006
-Revises: 0007 (alerts, merged first: the id was given before the chain was known)
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-07
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0007"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
