@@ -66,6 +66,8 @@ class ScrapeSettings:
     interval: float = 1.0
     max_rate: float = 4000.0
     increments: int = 200_000
+    # Whose /metrics the scraper polls; none at all makes both arms the same, the bench's own spread.
+    targets: tuple[str, ...] = ("web", "worker", "admin")
 
 
 @dataclass
@@ -182,7 +184,8 @@ def measure_store(
     admin = start_admin(procs, {**env, "BRIDGE_ADMIN_PASSWORD": ADMIN_PASSWORD}, f"admin-{label}")
     wait_for_port(worker_port)
     assert web.port is not None and admin.port is not None
-    targets = {"web": web.port, "worker": worker_port, "admin": admin.port}
+    ports = {"web": web.port, "worker": worker_port, "admin": admin.port}
+    targets = {name: port for name, port in ports.items() if name in settings.targets}
     report = StoreReport(label)
     count = int(settings.max_rate * settings.warm_seconds)
     warm = build_requests(web.port, f"warm-{label}", count)
@@ -193,7 +196,7 @@ def measure_store(
             count = int(settings.max_rate * settings.round_seconds)
             requests = build_requests(web.port, f"{label}-{number}-{arm[:4]}", count)
             before = cpu_seconds(web.tree())
-            polled = targets if arm == "with scraper" else None
+            polled = targets if arm == "with scraper" and targets else None
             result = asyncio.run(ingest_round(web.port, requests, settings, polled, report))
             report.arms[arm].add(result, cpu_seconds(web.tree()) - before)
             print(f"  {label} round {number + 1} {arm}: {result.rate:.0f} acks/s", flush=True)
@@ -248,7 +251,8 @@ def render(
         f"{time.strftime('%Y-%m-%d')}; web: {model}. Closed loop over {settings.connections} keep-alive "
         f"connections, {settings.rounds} rounds of {settings.round_seconds:g} s per arm, alternating "
         f"(which arm goes first alternates too), after a {settings.warm_seconds:g} s warm-up; the scraper "
-        f"GETs /metrics of web, worker and admin every {settings.interval:g} s; the worker delivers to the "
+        f"GETs /metrics of {', '.join(settings.targets) or 'nothing (both arms alike)'} every "
+        f"{settings.interval:g} s; the worker delivers to the "
         "sandbox meanwhile.",
         "",
         "| DB | arm | acks/s (rounds: min-max) | web CPU ms/ack | non-2xx | with / without |",
@@ -302,10 +306,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--postgres", action="store_true", help="also run on PostgreSQL")
     parser.add_argument("--quick", action="store_true", help="2 short rounds per arm, a smoke run")
     parser.add_argument("--no-readme", action="store_true", help="print the table, do not write README.md")
+    parser.add_argument(
+        "--targets",
+        default="web,worker,admin",
+        help="whose /metrics to scrape, comma-separated (default all three; 'none': both arms alike)",
+    )
     args = parser.parse_args(argv)
+    targets = tuple(name for name in args.targets.split(",") if name and name != "none")
+    unknown = set(targets) - {"web", "worker", "admin"}
+    if unknown:
+        parser.error(f"--targets: {', '.join(sorted(unknown))} is not web, worker, admin or none")
     stop_on_sigterm()
     settings = (
-        ScrapeSettings(rounds=2, round_seconds=2.0, increments=20_000) if args.quick else ScrapeSettings()
+        ScrapeSettings(rounds=2, round_seconds=2.0, increments=20_000, targets=targets)
+        if args.quick
+        else ScrapeSettings(targets=targets)
     )
     reports = []
     with (
@@ -322,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command = " ".join([".venv/bin/python -m bench.scrape", *(sys.argv[1:] if argv is None else argv)])
     table = render(command, settings, reports, costs)
     print(table)
-    if not args.no_readme and not args.quick:
+    if not args.no_readme and not args.quick and settings.targets == ScrapeSettings.targets:
         write_section(START, END, table)
         print(f"written into {README}")
     return 0
