@@ -52,6 +52,10 @@ keepalive = 5
 # Access logs off: the app logs every refused delivery, and the events table holds the accepted ones.
 accesslog = None
 errorlog = "-"
+# gunicorn's control socket (gunicornc) is one path per user by default, so the web and
+# admin masters of one machine fought over it and the loser logged an ERROR at every start;
+# nothing of the bridge uses it.
+control_socket_disable = True
 
 # Prometheus metrics (README, Monitoring): every worker process writes its counters into
 # a file of one folder, which GET /metrics sums. Each master (web, admin) gets a folder of
