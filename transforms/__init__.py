@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bridge.sources.registry import SourceRegistry
 from transforms import (
+    calendly,
     cashfree,
     digio,
     exotel,
@@ -39,3 +40,4 @@ REGISTRY.register(github.SOURCE)
 REGISTRY.register(generic_hmac.SOURCE)
 REGISTRY.register(exotel.SOURCE)
 REGISTRY.register(leegality.SOURCE)
+REGISTRY.register(calendly.SOURCE)
