@@ -57,7 +57,7 @@ CALL_VALUES = (
     "ended_at",
     "updated_at",
 )
-# Exotel's terminal statuses; a status not listed here is stored as ignored unless mapped.
+# Exotel's terminal statuses; any other (an answered callback's, unconfirmed) is stored as ignored.
 EVENT_VALUES = {status: CALL_VALUES for status in ("completed", "failed", "busy", "no-answer")}
 SCHEME_KEYS = (*TOKEN_KEYS, "body")
 
