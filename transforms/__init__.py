@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from bridge.sources.registry import SourceRegistry
 from transforms import (
+    calendly,
     cashfree,
     digio,
+    exotel,
     generic_hmac,
     github,
     hyperverge,
     idfy,
+    leegality,
     onfido,
     payu,
     persona,
@@ -35,3 +38,6 @@ REGISTRY.register(signzy.SOURCE)
 REGISTRY.register(standard_webhooks.SOURCE)
 REGISTRY.register(github.SOURCE)
 REGISTRY.register(generic_hmac.SOURCE)
+REGISTRY.register(exotel.SOURCE)
+REGISTRY.register(leegality.SOURCE)
+REGISTRY.register(calendly.SOURCE)

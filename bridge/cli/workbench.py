@@ -75,9 +75,15 @@ def dry_run(
     ]
 
 
-def sample_body(kind: SourceKind, event_type: str) -> bytes:
-    """Return the shipped sample delivery of a source's event type."""
+def sample_body(kind: SourceKind, event_type: str, source_name: str | None = None) -> bytes:
+    """Return the shipped sample delivery of a source's event type.
+
+    A configured source of a generic kind (Typeform, Tally: `kind = "hmac"`)
+    has its samples under its own name; every other under its kind's.
+    """
     folder = SAMPLES / kind.name
+    if source_name and (SAMPLES / source_name).is_dir():
+        folder = SAMPLES / source_name
     path = folder / f"{event_type}{kind.sample_suffix}"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in folder.glob(f"*{kind.sample_suffix}"))) or "none"
@@ -96,7 +102,7 @@ def send_sample(
             f"(`make run` in sandbox mode uses {demo_secret(source_name, kind)})"
         )
     body, signed = signed_delivery(
-        kind.signature, sample_body(kind, event_type), source.secrets[0], time.time()
+        kind.signature, sample_body(kind, event_type, source_name), source.secrets[0], time.time()
     )
     headers = {"Content-Type": kind.content_type, **signed, **event_type_headers(kind, event_type)}
     url = base_url.rstrip("/") + webhook_path(source_name, kind.signature, source.secrets[0])

@@ -45,3 +45,10 @@ class TokenScheme(Protocol):
     in_path: bool
 
     def verify_path_token(self, token: str, secrets: Sequence[str]) -> None: ...
+
+
+@runtime_checkable
+class CoveredFields(Protocol):
+    """A body-signed scheme that covers some fields only (Leegality's mac: documentId, nothing else)."""
+
+    covered_fields: tuple[str, ...]

@@ -25,7 +25,7 @@ class SignedGroup:
 
 
 class TimestampedHexSignature:
-    """A signed timestamp and one or more hex HMACs in one header (Stripe, Persona).
+    """A signed timestamp and one or more hex HMACs in one header (Stripe, Persona, Calendly).
 
     The signed string is `f"{t}.{body}"`, keyed with the secret's UTF-8 bytes
     as given (Stripe's `whsec_...` is not base64-decoded). The header is
