@@ -26,11 +26,9 @@ bridge.example.toml); udf1..udf5 are covered by the hash.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
 
+from bridge.sources.formats import rupees, utc_from_ist
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, parse_form
 from bridge.sources.signatures import PayuReverseHash
@@ -38,9 +36,6 @@ from bridge.sources.signatures.scheme import HeaderLookup
 from bridge.sources.values import composite_key, text
 
 CONTENT_TYPE = "application/x-www-form-urlencoded"
-# PayU writes addedon in India Standard Time and does not say so in the value.
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
-AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 
 PAYMENT_VALUES = (
     "mihpayid",
@@ -92,22 +87,6 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
             "added_at": _added_at(payload),
         }
     ]
-
-
-def rupees(value: str) -> str:
-    """Return PayU's rupee text with two decimals: '100' -> '100.00'; refuse anything else."""
-    if not AMOUNT.fullmatch(value.strip()):
-        raise ValueError(f"{value!r} is not an amount in rupees with at most two decimals")
-    return f"{Decimal(value.strip()):.2f}"
-
-
-def utc_from_ist(value: str) -> str:
-    """Return an India-time 'YYYY-MM-DD HH:MM:SS' as LeadSquared's UTC text of the same form."""
-    try:
-        moment = datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a 'YYYY-MM-DD HH:MM:SS' time") from None
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _field(payload: Payload, name: str) -> str | None:
