@@ -6,6 +6,7 @@ from bridge.sources.registry import SourceRegistry
 from transforms import (
     cashfree,
     digio,
+    easebuzz,
     generic_hmac,
     github,
     hyperverge,
@@ -35,3 +36,4 @@ REGISTRY.register(signzy.SOURCE)
 REGISTRY.register(standard_webhooks.SOURCE)
 REGISTRY.register(github.SOURCE)
 REGISTRY.register(generic_hmac.SOURCE)
+REGISTRY.register(easebuzz.SOURCE)
