@@ -11,6 +11,7 @@ from transforms import (
     github,
     hyperverge,
     idfy,
+    instamojo,
     onfido,
     payu,
     persona,
@@ -37,3 +38,4 @@ REGISTRY.register(standard_webhooks.SOURCE)
 REGISTRY.register(github.SOURCE)
 REGISTRY.register(generic_hmac.SOURCE)
 REGISTRY.register(easebuzz.SOURCE)
+REGISTRY.register(instamojo.SOURCE)
