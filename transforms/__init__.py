@@ -13,6 +13,7 @@ from transforms import (
     idfy,
     instamojo,
     onfido,
+    paytm,
     payu,
     persona,
     razorpay,
@@ -39,3 +40,4 @@ REGISTRY.register(github.SOURCE)
 REGISTRY.register(generic_hmac.SOURCE)
 REGISTRY.register(easebuzz.SOURCE)
 REGISTRY.register(instamojo.SOURCE)
+REGISTRY.register(paytm.SOURCE)
