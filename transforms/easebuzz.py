@@ -35,7 +35,7 @@ from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, parse_form
 from bridge.sources.signatures.easebuzz_hash import EasebuzzReverseHash
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import composite_key, formatted, text
+from bridge.sources.values import composite_key, form_value, formatted, text
 
 CONTENT_TYPE = "application/x-www-form-urlencoded"
 
@@ -75,34 +75,29 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Easebuzz payment response."""
     if event_type not in EVENT_VALUES:
         raise TransformError(f"easebuzz has no transform for {event_type!r}")
-    txnid = _field(payload, "txnid")
+    txnid = form_value(payload, "txnid")
     if txnid is None:
         raise TransformError("the form has no txnid")
-    amount = _field(payload, "amount")
+    amount = form_value(payload, "amount")
     if amount is None:
         raise TransformError("the form has no amount")
     return [
         {
-            "easepayid": _field(payload, "easepayid"),
+            "easepayid": form_value(payload, "easepayid"),
             "txnid": txnid,
             "amount": formatted(rupees, amount, "amount"),
-            "status": _field(payload, "status"),
-            "mode": _field(payload, "mode"),
-            "bank_ref_num": _field(payload, "bank_ref_num"),
-            "email": _field(payload, "email"),
-            "phone": _field(payload, "phone"),
-            "firstname": _field(payload, "firstname"),
-            "productinfo": _field(payload, "productinfo"),
-            "error_message": _field(payload, "error_Message"),
-            "added_at": formatted(utc_from_ist, _field(payload, "addedon"), "addedon"),
+            "status": form_value(payload, "status"),
+            "mode": form_value(payload, "mode"),
+            "bank_ref_num": form_value(payload, "bank_ref_num"),
+            "email": form_value(payload, "email"),
+            "phone": form_value(payload, "phone"),
+            "firstname": form_value(payload, "firstname"),
+            "productinfo": form_value(payload, "productinfo"),
+            "error_message": form_value(payload, "error_Message"),
+            "added_at": formatted(utc_from_ist, form_value(payload, "addedon"), "addedon"),
         }
     ]
 
-
-def _field(payload: Payload, name: str) -> str | None:
-    """Return a form field, None when absent or blank (unused fields are posted empty)."""
-    value = text(payload.get(name))
-    return value if value and value.strip() else None
 
 
 SOURCE = SourceKind(

@@ -29,7 +29,7 @@ from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, parse_form
 from bridge.sources.signatures.instamojo_mac import InstamojoMac
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import composite_key, formatted, text
+from bridge.sources.values import composite_key, form_value, formatted, text
 
 CONTENT_TYPE = "application/x-www-form-urlencoded"
 
@@ -67,32 +67,27 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Instamojo payment webhook."""
     if event_type not in EVENT_VALUES:
         raise TransformError(f"instamojo has no transform for {event_type!r}")
-    payment_id = _field(payload, "payment_id")
+    payment_id = form_value(payload, "payment_id")
     if payment_id is None:
         raise TransformError("the form has no payment_id")
-    amount = _field(payload, "amount")
+    amount = form_value(payload, "amount")
     if amount is None:
         raise TransformError("the form has no amount")
     return [
         {
             "payment_id": payment_id,
-            "payment_request_id": _field(payload, "payment_request_id"),
+            "payment_request_id": form_value(payload, "payment_request_id"),
             "amount": formatted(rupees, amount, "amount"),
-            "fees": formatted(rupees, _field(payload, "fees"), "fees"),
-            "currency": _field(payload, "currency"),
-            "status": _field(payload, "status"),
-            "buyer": _field(payload, "buyer"),
-            "buyer_name": _field(payload, "buyer_name"),
-            "buyer_phone": _field(payload, "buyer_phone"),
-            "purpose": _field(payload, "purpose"),
+            "fees": formatted(rupees, form_value(payload, "fees"), "fees"),
+            "currency": form_value(payload, "currency"),
+            "status": form_value(payload, "status"),
+            "buyer": form_value(payload, "buyer"),
+            "buyer_name": form_value(payload, "buyer_name"),
+            "buyer_phone": form_value(payload, "buyer_phone"),
+            "purpose": form_value(payload, "purpose"),
         }
     ]
 
-
-def _field(payload: Payload, name: str) -> str | None:
-    """Return a form field, None when absent or blank."""
-    value = text(payload.get(name))
-    return value if value and value.strip() else None
 
 
 SOURCE = SourceKind(

@@ -40,7 +40,7 @@ from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, parse_form
 from bridge.sources.signatures.paytm_checksum import PaytmChecksum
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import composite_key, formatted, text
+from bridge.sources.values import composite_key, form_value, formatted, text
 
 CONTENT_TYPE = "application/x-www-form-urlencoded"
 # A trailing fraction of a second, as in Paytm's "2025-11-27 14:05:31.0".
@@ -118,8 +118,8 @@ def _utc_from_txndate(value: str) -> str:
 
 def _field(payload: Payload, name: str) -> str | None:
     """Return a form field, None when absent, blank or Paytm's "null"."""
-    value = text(payload.get(name))
-    return value if value and value.strip() and value.strip().lower() != "null" else None
+    value = form_value(payload, name)
+    return None if value is None or value.strip().lower() == "null" else value
 
 
 SOURCE = SourceKind(
