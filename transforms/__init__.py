@@ -7,13 +7,16 @@ from transforms import (
     calendly,
     cashfree,
     digio,
+    easebuzz,
     exotel,
     generic_hmac,
     github,
     hyperverge,
     idfy,
+    instamojo,
     leegality,
     onfido,
+    paytm,
     payu,
     persona,
     razorpay,
@@ -41,3 +44,6 @@ REGISTRY.register(generic_hmac.SOURCE)
 REGISTRY.register(exotel.SOURCE)
 REGISTRY.register(leegality.SOURCE)
 REGISTRY.register(calendly.SOURCE)
+REGISTRY.register(easebuzz.SOURCE)
+REGISTRY.register(instamojo.SOURCE)
+REGISTRY.register(paytm.SOURCE)

@@ -26,21 +26,16 @@ bridge.example.toml); udf1..udf5 are covered by the hash.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
 
+from bridge.sources.formats import rupees, utc_from_ist
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, parse_form
 from bridge.sources.signatures import PayuReverseHash
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import composite_key, text
+from bridge.sources.values import composite_key, form_value, text
 
 CONTENT_TYPE = "application/x-www-form-urlencoded"
-# PayU writes addedon in India Standard Time and does not say so in the value.
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
-AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 
 PAYMENT_VALUES = (
     "mihpayid",
@@ -79,45 +74,24 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
         raise TransformError(f"payu has no transform for {event_type!r}")
     return [
         {
-            "mihpayid": _field(payload, "mihpayid"),
+            "mihpayid": form_value(payload, "mihpayid"),
             "txnid": _required(payload, "txnid"),
             "amount": _amount(payload),
-            "status": _field(payload, "status"),
-            "mode": _field(payload, "mode"),
-            "bank_ref_num": _field(payload, "bank_ref_num"),
-            "email": _field(payload, "email"),
-            "firstname": _field(payload, "firstname"),
-            "productinfo": _field(payload, "productinfo"),
-            "error_message": _field(payload, "error_Message") or _field(payload, "field9"),
+            "status": form_value(payload, "status"),
+            "mode": form_value(payload, "mode"),
+            "bank_ref_num": form_value(payload, "bank_ref_num"),
+            "email": form_value(payload, "email"),
+            "firstname": form_value(payload, "firstname"),
+            "productinfo": form_value(payload, "productinfo"),
+            "error_message": form_value(payload, "error_Message") or form_value(payload, "field9"),
             "added_at": _added_at(payload),
         }
     ]
 
 
-def rupees(value: str) -> str:
-    """Return PayU's rupee text with two decimals: '100' -> '100.00'; refuse anything else."""
-    if not AMOUNT.fullmatch(value.strip()):
-        raise ValueError(f"{value!r} is not an amount in rupees with at most two decimals")
-    return f"{Decimal(value.strip()):.2f}"
-
-
-def utc_from_ist(value: str) -> str:
-    """Return an India-time 'YYYY-MM-DD HH:MM:SS' as LeadSquared's UTC text of the same form."""
-    try:
-        moment = datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
-    except ValueError:
-        raise ValueError(f"{value!r} is not a 'YYYY-MM-DD HH:MM:SS' time") from None
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _field(payload: Payload, name: str) -> str | None:
-    """Return a form field, None when absent or blank (PayU sends unused fields empty)."""
-    value = text(payload.get(name))
-    return value if value and value.strip() else None
-
 
 def _required(payload: Payload, name: str) -> str:
-    value = _field(payload, name)
+    value = form_value(payload, name)
     if value is None:
         raise TransformError(f"the form has no {name}")
     return value
@@ -131,7 +105,7 @@ def _amount(payload: Payload) -> str:
 
 
 def _added_at(payload: Payload) -> str | None:
-    value = _field(payload, "addedon")
+    value = form_value(payload, "addedon")
     if value is None:
         return None
     try:

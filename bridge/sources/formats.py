@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+
+# Indian gateways (PayU, Easebuzz, Paytm) write local times with no offset: India Standard Time.
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+RUPEES_TEXT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 
 
 def rupees_from_paise(paise: int) -> str:
@@ -13,6 +18,22 @@ def rupees_from_paise(paise: int) -> str:
     if isinstance(paise, bool) or not isinstance(paise, int):
         raise ValueError(f"an amount in paise must be a whole number, not {paise!r}")
     return f"{Decimal(paise) / 100:.2f}"
+
+
+def rupees(value: str) -> str:
+    """Return a gateway's rupee text with two decimals: '100' -> '100.00'; refuse anything else."""
+    if not RUPEES_TEXT.fullmatch(value.strip()):
+        raise ValueError(f"{value!r} is not an amount in rupees with at most two decimals")
+    return f"{Decimal(value.strip()):.2f}"
+
+
+def utc_from_ist(value: str) -> str:
+    """Return an India-time 'YYYY-MM-DD HH:MM:SS' as LeadSquared's UTC text of the same form."""
+    try:
+        moment = datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a 'YYYY-MM-DD HH:MM:SS' time") from None
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def lsq_datetime(epoch_seconds: int | float) -> str:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import base64
 
 from bridge.sources.kind import SourceKind
-from bridge.sources.signatures.scheme import BodySignedScheme, SecretFormat, SignatureScheme, TokenScheme
+from bridge.sources.signatures.scheme import (
+    BodySignedScheme,
+    SecretExample,
+    SecretFormat,
+    SignatureScheme,
+    TokenScheme,
+)
 
 
 def webhook_path(source_name: str, scheme: SignatureScheme, secret: str) -> str:
@@ -19,6 +25,8 @@ def demo_secret(source_name: str, kind: SourceKind | None) -> str:
     """Return the secret `make run` gives a source in sandbox mode: one its scheme accepts."""
     secret = f"demo-{source_name}-secret"
     scheme = kind.signature if kind is not None else None
+    if isinstance(scheme, SecretExample):
+        return scheme.example_secret(secret)
     if isinstance(scheme, SecretFormat) and scheme.secret_problem(secret):
         # Standard Webhooks wants whsec_ and base64 of at least 24 bytes.
         secret = "whsec_" + base64.b64encode(secret.ljust(32, "-").encode()).decode()

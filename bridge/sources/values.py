@@ -23,6 +23,12 @@ def text(value: Any) -> str | None:
     return as_text(value)
 
 
+def form_value(payload: Mapping[str, Any], name: str) -> str | None:
+    """Return a form field's text, None when absent or blank (gateways post unused fields empty)."""
+    value = text(payload.get(name))
+    return value if value and value.strip() else None
+
+
 def required_text(entity: Mapping[str, Any], key: str, path: str = "") -> str:
     """Return entity[key] as text; an absent or empty value fails naming its path."""
     value = text(entity.get(key))

@@ -20,12 +20,12 @@ from tests.conftest import OPENED_ENGINES
 from tests.support import count
 from tests.unit.test_contract import (
     KINDS,
-    SECRET,
     example_kind,
     example_settings,
     example_source,
     sample_headers,
     samples_of,
+    secret_of,
 )
 from transforms import REGISTRY
 
@@ -39,10 +39,11 @@ def test_a_signed_post_is_accepted_once(kind: SourceKind, database_url: str) -> 
     client = create_app(services).test_client()
     source = example_source(kind)
     kind = example_kind(kind)
+    secret = secret_of(kind)
     for number, path in enumerate(samples_of(kind), start=1):
-        body, signed = signed_delivery(kind.signature, path.read_bytes(), SECRET, time.time())
+        body, signed = signed_delivery(kind.signature, path.read_bytes(), secret, time.time())
         headers = {"Content-Type": kind.content_type, **signed, **sample_headers(kind, path)}
-        url = webhook_path(source.name, kind.signature, SECRET)
+        url = webhook_path(source.name, kind.signature, secret)
         assert client.post(url, data=body, headers=headers).status_code == 202
         assert client.post(url, data=body, headers=headers).status_code == 200
         assert count(services, events) == number

@@ -20,6 +20,7 @@ import re
 import time
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import jsonschema
 import pytest
@@ -29,9 +30,16 @@ from bridge.config.load import configured_kinds, load_settings
 from bridge.config.settings import Settings, SourceSettings
 from bridge.pipeline.transform import Delivery, Mapped, map_event
 from bridge.sources.kind import SourceKind
+from bridge.sources.payload import parse_form
 from bridge.sources.senders import event_type_headers, signed_delivery
 from bridge.sources.signatures import SignatureError
-from bridge.sources.signatures.scheme import BodySignedScheme, CoveredFields, SignatureScheme, TokenScheme
+from bridge.sources.signatures.scheme import (
+    BodySignedScheme,
+    FieldSignedScheme,
+    SecretExample,
+    SignatureScheme,
+    TokenScheme,
+)
 from tests.conftest import ROOT
 from transforms import REGISTRY
 
@@ -41,6 +49,29 @@ GOLDEN = ROOT / "tests" / "golden"
 # One secret every scheme can use: Standard Webhooks needs whsec_<base64>, the rest take any text.
 SECRET = "whsec_Y29udHJhY3Qgc2VjcmV0IGZvciBldmVyeSBraW5kISE="
 BULK_SCHEMA = json.loads((ROOT / "tests" / "schemas" / "leadsquared_bulk_request.json").read_text())
+
+
+def secret_of(kind: SourceKind | None) -> str:
+    """Return SECRET, or the kind's example of a secret where it takes one shape only (Paytm's key)."""
+    scheme = kind.signature if kind is not None else None
+    return scheme.example_secret(SECRET) if isinstance(scheme, SecretExample) else SECRET
+
+
+def covered_offsets(kind: SourceKind, scheme: FieldSignedScheme, body: bytes) -> list[int]:
+    """Return the offset of the first byte of each non-empty field the scheme's signature covers."""
+    if kind.parse is not parse_form:
+        # A JSON body (Leegality's): the first byte of each covered field's value, after its name.
+        fields = kind.parse(body)
+        names = scheme.covered_fields({name: str(value) for name, value in fields.items()})
+        return [body.index(str(fields[n]).encode(), body.index(n.encode()) + len(n)) for n in names]
+    covered = set(scheme.covered_fields(parse_form(body)))
+    offsets, start = [], 0
+    for pair in body.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        if value and unquote_plus(name.decode()) in covered:
+            offsets.append(start + len(name) + 1)
+        start += len(pair) + 1
+    return offsets
 
 
 @functools.cache
@@ -53,7 +84,7 @@ def example_settings(**environ: str) -> Settings:
     example is most of this tier's time.
     """
     names = load_settings(ROOT / "bridge.example.toml", {}, REGISTRY, require_secrets=False).sources
-    secrets = {source.secret_env: SECRET for source in names.values()}
+    secrets = {source.secret_env: secret_of(REGISTRY.get(source.kind)) for source in names.values()}
     settings = load_settings(ROOT / "bridge.example.toml", {**secrets, **environ}, REGISTRY)
     sources = {name: replace(source, enabled=True) for name, source in settings.sources.items()}
     return replace(settings, sources=sources)
@@ -83,50 +114,44 @@ def samples_of(kind: SourceKind) -> list[Path]:
     return paths
 
 
-def check_delivery(scheme: SignatureScheme, body: bytes, headers: Headers, token: str, now: float) -> None:
-    """Verify a delivery as the receiver does: a token scheme's URL token, else the headers."""
+def check_delivery(
+    scheme: SignatureScheme, body: bytes, headers: Headers, token: str, now: float, secret: str = SECRET
+) -> None:
+    """Verify a delivery as the receiver does, the source holding secret: a URL token, else the headers."""
     if isinstance(scheme, TokenScheme) and scheme.in_path:
-        scheme.verify_path_token(token, [SECRET])
+        scheme.verify_path_token(token, [secret])
     else:
-        scheme.verify(body, headers, [SECRET], now)
-
-
-def flip_in_field(body: bytes, name: str, value: str) -> bytes:
-    """Return the body with the first byte of a field's value (after the field's name) flipped."""
-    index = body.index(value.encode(), body.index(name.encode()) + len(name))
-    return body[:index] + bytes([body[index] ^ 0x01]) + body[index + 1 :]
+        scheme.verify(body, headers, [secret], now)
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
 def test_signatures_round_trip_and_a_flipped_byte_fails(kind: SourceKind) -> None:
     """What sign() makes, verify() accepts; one flipped byte of the body (or another token) is refused."""
-    kind = example_kind(kind)
+    kind, secret = example_kind(kind), secret_of(kind)
     now = time.time()
     for path in samples_of(kind):
-        body, signed = signed_delivery(kind.signature, path.read_bytes(), SECRET, now)
+        body, signed = signed_delivery(kind.signature, path.read_bytes(), secret, now)
         headers = Headers(signed)
-        check_delivery(kind.signature, body, headers, SECRET, now)
+        check_delivery(kind.signature, body, headers, secret, now, secret)
         if isinstance(kind.signature, TokenScheme):
             # A token covers no byte of the body (check-config warns about it); another token fails.
             forged = Headers(kind.signature.sign(body, "other-secret", now))
             with pytest.raises(SignatureError):
                 check_delivery(kind.signature, body, forged, "other-secret", now)
             continue
+        offsets = [0, len(body) // 2, len(body) - 1]
         if isinstance(kind.signature, BodySignedScheme):
             # A signature inside the body may cover only some fields (PayU's hash leaves
             # mihpayid, mode, error_Message, ... unsigned), so a byte flipped at an arbitrary
-            # offset need not be refused; a scheme that names its covered fields has a byte
-            # of each flipped here, and the kind's own tests tamper with each signed field.
-            covered = kind.signature.covered_fields if isinstance(kind.signature, CoveredFields) else ()
-            for name in covered:
-                flipped = flip_in_field(body, name, str(kind.parse(body)[name]))
-                with pytest.raises(SignatureError):
-                    kind.signature.verify(flipped, headers, [SECRET], now)
-            continue
-        for index in (0, len(body) // 2, len(body) - 1):
+            # offset need not be refused: a scheme that names its covered fields has one flipped in each.
+            if not isinstance(kind.signature, FieldSignedScheme):
+                continue
+            offsets = covered_offsets(kind, kind.signature, body)
+            assert offsets, f"{kind.name}: the signature covers no field of {path.name}"
+        for index in offsets:
             flipped = body[:index] + bytes([body[index] ^ 0x01]) + body[index + 1 :]
             with pytest.raises(SignatureError):
-                kind.signature.verify(flipped, headers, [SECRET], now)
+                kind.signature.verify(flipped, headers, [secret], now)
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
@@ -137,11 +162,11 @@ def test_a_stale_timestamp_fails_where_one_is_signed(kind: SourceKind) -> None:
     if tolerance is None:
         pytest.skip(f"{kind.name} signs no timestamp: replays stop at the idempotency key")
     now = time.time()
-    body, _ = signed_delivery(kind.signature, samples_of(kind)[0].read_bytes(), SECRET, now)
+    body, _ = signed_delivery(kind.signature, samples_of(kind)[0].read_bytes(), secret_of(kind), now)
     for skew in (-tolerance - 5, tolerance + 5):
-        headers = Headers(kind.signature.sign(body, SECRET, now + skew))
+        headers = Headers(kind.signature.sign(body, secret_of(kind), now + skew))
         with pytest.raises(SignatureError):
-            kind.signature.verify(body, headers, [SECRET], now)
+            kind.signature.verify(body, headers, [secret_of(kind)], now)
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 import pytest
 from werkzeug.datastructures import Headers
 
+from bridge.sources.formats import rupees, utc_from_ist
 from bridge.sources.payload import parse_form
 from bridge.sources.senders import signed_delivery
 from bridge.sources.signatures import SignatureError
@@ -160,22 +161,22 @@ def test_the_idempotency_key_is_the_hashed_txnid_and_status() -> None:
 )
 def test_amounts_become_two_decimal_rupees(amount: str, expected: str) -> None:
     """PayU's rupee text is written with two decimals."""
-    assert payu.rupees(amount) == expected
+    assert rupees(amount) == expected
 
 
 @pytest.mark.parametrize("amount", ["", "abc", "NaN", "1e3", "-5", "10.005", "1,000.00"])
 def test_amounts_that_are_not_plain_rupees_are_refused(amount: str) -> None:
     """Anything but digits with at most two decimals is refused rather than guessed at."""
     with pytest.raises(ValueError, match="not an amount"):
-        payu.rupees(amount)
+        rupees(amount)
 
 
 def test_addedon_is_india_time_converted_to_utc() -> None:
     """PayU's addedon has no offset and is India time; LeadSquared gets UTC, across midnight too."""
-    assert payu.utc_from_ist("2025-11-27 14:05:31") == "2025-11-27 08:35:31"
-    assert payu.utc_from_ist("2025-11-28 02:00:00") == "2025-11-27 20:30:00"
+    assert utc_from_ist("2025-11-27 14:05:31") == "2025-11-27 08:35:31"
+    assert utc_from_ist("2025-11-28 02:00:00") == "2025-11-27 20:30:00"
     with pytest.raises(ValueError):
-        payu.utc_from_ist("27/11/2025 14:05")
+        utc_from_ist("27/11/2025 14:05")
 
 
 def test_the_transform_reads_the_failure_sample() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bridge.sources.payload import parse_json_object
 from bridge.sources.signatures.errors import SignatureError
@@ -33,8 +33,10 @@ class FieldMac:
         self.covered = covered
         self.field = field
         self.algorithm = algorithm
-        # The one field a changed byte is caught in (the contract test flips a byte of each).
-        self.covered_fields = (covered,)
+
+    def covered_fields(self, fields: Mapping[str, str]) -> list[str]:
+        """Return the one field a changed byte is caught in (the contract test flips a byte of each)."""
+        return [self.covered]
 
     def verify(self, body: bytes, headers: HeaderLookup, secrets: Sequence[str], now: float) -> None:
         """Raise SignatureError unless the body's MAC field matches its covered field under any secret."""

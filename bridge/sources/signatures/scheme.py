@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol, runtime_checkable
 
 
@@ -32,10 +32,24 @@ class BodySignedScheme(Protocol):
 
 
 @runtime_checkable
+class FieldSignedScheme(Protocol):
+    """A body-signed scheme naming the fields a change to which breaks it (PayU's hash, Leegality's mac)."""
+
+    def covered_fields(self, fields: Mapping[str, str]) -> list[str]: ...
+
+
+@runtime_checkable
 class SecretFormat(Protocol):
     """A scheme that needs its secrets in a format (Standard Webhooks' whsec_<base64>)."""
 
     def secret_problem(self, secret: str) -> str | None: ...
+
+
+@runtime_checkable
+class SecretExample(Protocol):
+    """A scheme whose secrets have one shape only (Paytm's AES key) makes one from any text (demos, tests)."""
+
+    def example_secret(self, text: str) -> str: ...
 
 
 @runtime_checkable
@@ -46,9 +60,3 @@ class TokenScheme(Protocol):
 
     def verify_path_token(self, token: str, secrets: Sequence[str]) -> None: ...
 
-
-@runtime_checkable
-class CoveredFields(Protocol):
-    """A body-signed scheme that covers some fields only (Leegality's mac: documentId, nothing else)."""
-
-    covered_fields: tuple[str, ...]
