@@ -5,6 +5,7 @@ from __future__ import annotations
 from bridge.sources.registry import SourceRegistry
 from transforms import (
     cashfree,
+    ccavenue,
     digio,
     generic_hmac,
     github,
@@ -13,6 +14,8 @@ from transforms import (
     onfido,
     payu,
     persona,
+    phonepe,
+    phonepe_v2,
     razorpay,
     setu,
     signzy,
@@ -35,3 +38,6 @@ REGISTRY.register(signzy.SOURCE)
 REGISTRY.register(standard_webhooks.SOURCE)
 REGISTRY.register(github.SOURCE)
 REGISTRY.register(generic_hmac.SOURCE)
+REGISTRY.register(ccavenue.SOURCE)
+REGISTRY.register(phonepe.SOURCE)
+REGISTRY.register(phonepe_v2.SOURCE)
