@@ -23,8 +23,9 @@ def transform(environ: Mapping[str, str], source: str, payload: Path, event_type
     """Print the calls PAYLOAD would become under bridge.toml; exit 1 saying why when it becomes none.
 
     SOURCE is a source name from the configuration, e.g. razorpay; PAYLOAD a
-    file holding one delivery's body (JSON, or the form PayU posts). Needs no
-    secrets and calls nothing.
+    file holding one delivery's body (JSON, or the form PayU posts); for a
+    sealed source (ccavenue, phonepe) the decrypted or decoded body, as the
+    bridge stores it. Needs no secrets and calls nothing.
     """
     from bridge.cli.workbench import WorkbenchError, dry_run
 
