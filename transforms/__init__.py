@@ -6,6 +6,7 @@ from bridge.sources.registry import SourceRegistry
 from transforms import (
     calendly,
     cashfree,
+    ccavenue,
     digio,
     easebuzz,
     exotel,
@@ -19,6 +20,8 @@ from transforms import (
     paytm,
     payu,
     persona,
+    phonepe,
+    phonepe_v2,
     razorpay,
     setu,
     signzy,
@@ -47,3 +50,6 @@ REGISTRY.register(calendly.SOURCE)
 REGISTRY.register(easebuzz.SOURCE)
 REGISTRY.register(instamojo.SOURCE)
 REGISTRY.register(paytm.SOURCE)
+REGISTRY.register(ccavenue.SOURCE)
+REGISTRY.register(phonepe.SOURCE)
+REGISTRY.register(phonepe_v2.SOURCE)

@@ -24,7 +24,9 @@ def transform(environ: Mapping[str, str], source: str, payload: Path, event_type
 
     SOURCE is a source name from the configuration, e.g. razorpay; PAYLOAD a
     file holding one delivery's body (JSON, or the form a gateway such as
-    PayU or Paytm posts). Needs no secrets and calls nothing.
+    PayU or Paytm posts); for a
+    sealed source (ccavenue, phonepe) the decrypted or decoded body, as the
+    bridge stores it. Needs no secrets and calls nothing.
     """
     from bridge.cli.workbench import WorkbenchError, dry_run
 

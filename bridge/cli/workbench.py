@@ -15,6 +15,7 @@ from bridge.leadsquared.client import BULK_PATH
 from bridge.pipeline.transform import Delivery, Failed, Ignored, map_event
 from bridge.sources.kind import SourceKind
 from bridge.sources.senders import demo_secret, event_type_headers, signed_delivery, webhook_path
+from bridge.sources.signatures.scheme import SealedScheme
 
 SAMPLES = Path(__file__).resolve().parents[2] / "transforms" / "samples"
 
@@ -43,7 +44,7 @@ def dry_run(
     try:
         payload = kind.parse(body)
     except ValueError as error:
-        raise WorkbenchError(f"the payload {error}") from None
+        raise WorkbenchError(f"the payload {error}{_sealed_hint(kind)}") from None
     if event_type is None and kind.event_type_header:
         raise WorkbenchError(
             f"{source_name} sends its event type in the {kind.event_type_header} header, "
@@ -57,6 +58,7 @@ def dry_run(
         raise WorkbenchError(
             f"event type {outcome.event_type!r} is not mapped in [sources.{source_name}.events] "
             f"(mapped: {mapped}); the bridge would store it as ignored"
+            + (_sealed_hint(kind) if outcome.event_type is None else "")
         )
     if isinstance(outcome, Failed):
         raise WorkbenchError(f"the bridge would store this event as failed: {outcome.reason}")
@@ -111,6 +113,16 @@ def send_sample(
         return requests.post(url, data=body, headers=headers, timeout=10)
     except requests.RequestException as error:
         raise WorkbenchError(f"could not reach the bridge at {shown}: {type(error).__name__}") from None
+
+
+def _sealed_hint(kind: SourceKind) -> str:
+    """Return a reminder that a sealed source's file is the opened body, for messages about a payload."""
+    if not isinstance(kind.signature, SealedScheme):
+        return ""
+    return (
+        f"; a {kind.name} payload is the decrypted (decoded) body the bridge stores, as in "
+        f"transforms/samples/{kind.name}/, not the sealed body the provider posts"
+    )
 
 
 def _source(

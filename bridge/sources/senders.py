@@ -7,6 +7,7 @@ import base64
 from bridge.sources.kind import SourceKind
 from bridge.sources.signatures.scheme import (
     BodySignedScheme,
+    SealedScheme,
     SecretExample,
     SecretFormat,
     SignatureScheme,
@@ -41,7 +42,13 @@ def event_type_headers(kind: SourceKind, event_type: str) -> dict[str, str]:
 def signed_delivery(
     scheme: SignatureScheme, body: bytes, secret: str, now: float
 ) -> tuple[bytes, dict[str, str]]:
-    """Return the body and headers a provider would send; a body-signed scheme rewrites the body."""
+    """Return the body and headers a provider would send; a body-signed scheme rewrites the body.
+
+    For a sealed scheme the body given is the plaintext (what the bridge
+    stores), and the body returned is sealed with the secret, as posted.
+    """
+    if isinstance(scheme, SealedScheme):
+        body = scheme.seal(body, secret)
     if isinstance(scheme, BodySignedScheme):
         body = scheme.resign(body, secret)
     return body, scheme.sign(body, secret, now)

@@ -17,7 +17,7 @@ from bridge.sources.headers import credential_headers, stored_headers
 from bridge.sources.kind import SourceKind
 from bridge.sources.payload import Payload, bounded_key, event_type_problem
 from bridge.sources.signatures import SignatureError
-from bridge.sources.signatures.scheme import TokenScheme
+from bridge.sources.signatures.scheme import SealedScheme, TokenScheme
 from bridge.store.inbox import Inbox
 from bridge.store.intake import count_refusal
 from bridge.web.addresses import client_address
@@ -70,6 +70,7 @@ def _receive(source_name: str, path_token: str | None) -> tuple[Answer, str, str
         check_address(source, services.settings.trusted_proxies)
         body = read_body(kind, services.settings.max_body_bytes)
         verify(kind, source, body, path_token)
+        body = unseal(kind, source, body)
         payload = parse(kind, body)
         event_type = storable_event_type(kind, payload)
     except Refusal as refusal:
@@ -181,6 +182,18 @@ def verify(kind: SourceKind, source: SourceSettings, body: bytes, path_token: st
             raise Refusal(404, "unknown_source", f"{source.name} takes no token in its URL: post to {where}")
     except SignatureError as error:
         raise Refusal(401, error.reason, error.message) from None
+
+
+def unseal(kind: SourceKind, source: SourceSettings, body: bytes) -> bytes:
+    """Return a sealed kind's plaintext, the body stored from here on (401, 400 if none); others as sent."""
+    if not isinstance(kind.signature, SealedScheme):
+        return body
+    try:
+        return kind.signature.unseal(body, source.secrets)
+    except SignatureError as error:
+        raise Refusal(401, error.reason, error.message) from None
+    except ValueError as error:
+        raise Refusal(400, "bad_body", f"the body {error}") from None
 
 
 def parse(kind: SourceKind, body: bytes) -> Payload:

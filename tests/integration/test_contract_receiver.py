@@ -14,6 +14,7 @@ from bridge import create_app
 from bridge.services import Services
 from bridge.sources.kind import SourceKind
 from bridge.sources.senders import signed_delivery, webhook_path
+from bridge.sources.signatures.scheme import SealedScheme
 from bridge.store.engine import make_engine
 from bridge.store.tables import events
 from tests.conftest import OPENED_ENGINES
@@ -50,3 +51,5 @@ def test_a_signed_post_is_accepted_once(kind: SourceKind, database_url: str) -> 
         with services.engine.connect() as connection:
             newest = connection.execute(events.select().order_by(events.c.id.desc())).first()
         assert newest is not None and newest.event_type == path.stem, "samples are named <event type>"
+        # A sealed kind's row holds the opened sample, never what was posted; other kinds' the body posted.
+        assert bytes(newest.body) == (path.read_bytes() if isinstance(kind.signature, SealedScheme) else body)

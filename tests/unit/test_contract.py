@@ -3,7 +3,8 @@
 A new source needs its module in transforms/, registered in
 transforms/__init__.py; its samples in transforms/samples/<kind>/ (named
 <event><kind.sample_suffix>; a scheme that signs inside the body, such as
-PayU's, re-signs each sample through signed_delivery); a golden
+PayU's, re-signs each sample through signed_delivery, and a sealed one, such
+as CCAvenue's, ships plaintext samples that signed_delivery seals); a golden
 file per sample in tests/golden/<kind>/<event>.expected.json; and a source of
 its kind in bridge.example.toml (switched off there if it is not a default).
 These tests then cover it with no new code, down to the value names each
@@ -36,6 +37,7 @@ from bridge.sources.signatures import SignatureError
 from bridge.sources.signatures.scheme import (
     BodySignedScheme,
     FieldSignedScheme,
+    SealedScheme,
     SecretExample,
     SignatureScheme,
     TokenScheme,
@@ -133,6 +135,9 @@ def test_signatures_round_trip_and_a_flipped_byte_fails(kind: SourceKind) -> Non
         body, signed = signed_delivery(kind.signature, path.read_bytes(), secret, now)
         headers = Headers(signed)
         check_delivery(kind.signature, body, headers, secret, now, secret)
+        if isinstance(kind.signature, SealedScheme):
+            # What the receiver stores: the sample as the provider sealed it, byte for byte.
+            assert kind.signature.unseal(body, [secret]) == path.read_bytes()
         if isinstance(kind.signature, TokenScheme):
             # A token covers no byte of the body (check-config warns about it); another token fails.
             forged = Headers(kind.signature.sign(body, "other-secret", now))

@@ -60,3 +60,19 @@ class TokenScheme(Protocol):
 
     def verify_path_token(self, token: str, secrets: Sequence[str]) -> None: ...
 
+
+@runtime_checkable
+class SealedScheme(Protocol):
+    """A scheme whose body is sealed (encrypted or wrapped): the bridge stores what unseal() returns.
+
+    The receiver calls unseal() after verify() and before parsing, and keeps
+    only the plaintext: the key, the ciphertext and the wrapper are not
+    stored. unseal() raises SignatureError (401) when no configured secret
+    opens the body, ValueError (400) when an opened body is malformed.
+    seal() is the sender's twin for tests and the workbench, whose samples
+    are plaintext.
+    """
+
+    def unseal(self, body: bytes, secrets: Sequence[str]) -> bytes: ...
+
+    def seal(self, plain: bytes, secret: str) -> bytes: ...
