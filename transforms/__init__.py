@@ -10,7 +10,9 @@ from transforms import (
     github,
     hyperverge,
     idfy,
+    meta_whatsapp,
     onfido,
+    ozonetel,
     payu,
     persona,
     razorpay,
@@ -18,6 +20,7 @@ from transforms import (
     signzy,
     standard_webhooks,
     stripe,
+    zoom,
 )
 
 REGISTRY = SourceRegistry()
@@ -35,3 +38,6 @@ REGISTRY.register(signzy.SOURCE)
 REGISTRY.register(standard_webhooks.SOURCE)
 REGISTRY.register(github.SOURCE)
 REGISTRY.register(generic_hmac.SOURCE)
+REGISTRY.register(meta_whatsapp.SOURCE)
+REGISTRY.register(zoom.SOURCE)
+REGISTRY.register(ozonetel.SOURCE)

@@ -93,6 +93,9 @@ class SourceSettings:
     # This source's own [retention] days; None: the global setting.
     retain_payload_days: int | None = None
     retain_events_days: int | None = None
+    # [sources.<name>.secret_envs]: each named secret the kind declares -> its variable, and its value.
+    secret_envs: Mapping[str, str] = field(default_factory=dict)
+    named_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.sources.handshake import Handshake, SourceSecrets
 from bridge.sources.payload import Payload, parse_json_object
 from bridge.sources.signatures.scheme import HeaderLookup, SignatureScheme
 
@@ -46,6 +47,15 @@ class SourceKind:
     # Builds this kind for one source from its [sources.<name>.scheme] table; a ValueError
     # says which key is wrong. None: the kind takes no scheme table.
     configure: Callable[[Mapping[str, Any]], SourceKind] | None = None
+    # A verification handshake the provider runs (Meta's GET, Zoom's url_validation POST):
+    # answered at once and never stored. None: POST is the only method, every POST an event.
+    handshake: Handshake | None = None
+    # Secrets besides the signing one, each from its own variable ([sources.<name>.secret_envs]):
+    # Meta's verify_token, Ozonetel's api_key. Required while the source is enabled.
+    named_secrets: tuple[str, ...] = ()
+    # Checks a credential the provider echoes inside the verified body (Ozonetel's Apikey)
+    # against the named secrets; raises SignatureError (401) when it is not the configured one.
+    check_echo: Callable[[Payload, SourceSecrets], None] | None = None
 
     def type_of(self, headers: HeaderLookup, payload: Payload) -> str | None:
         """Return a delivery's event type: from its header where the kind names one, else the body."""
