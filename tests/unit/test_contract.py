@@ -40,6 +40,8 @@ SAMPLES = ROOT / "transforms" / "samples"
 GOLDEN = ROOT / "tests" / "golden"
 # One secret every scheme can use: Standard Webhooks needs whsec_<base64>, the rest take any text.
 SECRET = "whsec_Y29udHJhY3Qgc2VjcmV0IGZvciBldmVyeSBraW5kISE="
+# Every named secret (secret_envs): a verify token, and the Apikey Ozonetel's sample echoes.
+NAMED_SECRET = "KKcontract-ozonetel-api-key-0001"
 BULK_SCHEMA = json.loads((ROOT / "tests" / "schemas" / "leadsquared_bulk_request.json").read_text())
 
 
@@ -54,6 +56,7 @@ def example_settings(**environ: str) -> Settings:
     """
     names = load_settings(ROOT / "bridge.example.toml", {}, REGISTRY, require_secrets=False).sources
     secrets = {source.secret_env: SECRET for source in names.values()}
+    secrets |= {env: NAMED_SECRET for source in names.values() for env in source.secret_envs.values()}
     settings = load_settings(ROOT / "bridge.example.toml", {**secrets, **environ}, REGISTRY)
     sources = {name: replace(source, enabled=True) for name, source in settings.sources.items()}
     return replace(settings, sources=sources)
