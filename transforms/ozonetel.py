@@ -29,11 +29,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from bridge.sources.handshake import SourceSecrets, secrets_equal
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload
 from bridge.sources.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token, token_source
-from bridge.sources.signatures import SignatureError
+from bridge.sources.signatures.echoed_field import EchoedField
 from bridge.sources.signatures.scheme import HeaderLookup
 from bridge.sources.values import composite_key, required_text, text
 
@@ -58,7 +57,8 @@ CALL_VALUES = (
     "uui",
 )
 EVENT_VALUES = {"call": CALL_VALUES}
-API_KEY_FIELD = "Apikey"
+# Ozonetel echoes the account's API key in every callback: the source's named secret api_key.
+API_KEY = EchoedField("Apikey", "api_key")
 
 
 def event_type(payload: Payload) -> str | None:
@@ -72,17 +72,6 @@ def event_type(payload: Payload) -> str | None:
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
     """Return the call's monitorUCID, or the body's hash."""
     return composite_key(payload, body, "monitorUCID")
-
-
-def check_api_key(payload: Payload, secrets: SourceSecrets) -> None:
-    """Raise SignatureError unless the body's Apikey is the configured api_key (constant time)."""
-    received = payload.get(API_KEY_FIELD)
-    if not isinstance(received, str) or not received.strip():
-        raise SignatureError("missing_api_key", f"the body has no {API_KEY_FIELD}")
-    if not secrets_equal(received.strip(), secrets.named.get("api_key", "")):
-        raise SignatureError(
-            "bad_api_key", f"the body's {API_KEY_FIELD} is not the api_key configured for this source"
-        )
 
 
 def transform(event_type: str, payload: Payload) -> Sequence[Values]:
@@ -123,6 +112,6 @@ def configure(scheme: Mapping[str, Any]) -> SourceKind:
 SOURCE = replace(
     token_source("ozonetel", "path", EVENT_VALUES, idempotency_key, event_type, transform),
     named_secrets=("api_key",),
-    check_echo=check_api_key,
+    echo=API_KEY,
     configure=configure,
 )

@@ -161,16 +161,16 @@ def ask_handshake(kind: SourceKind, source: SourceSettings, asked: HandshakeRequ
 
 
 def secrets_of(source: SourceSettings) -> SourceSecrets:
-    """Return the source's secrets as a handshake or an echo check reads them."""
+    """Return the source's secrets as a handshake reads them."""
     return SourceSecrets(source.secrets, source.named_secrets)
 
 
 def check_echo(kind: SourceKind, source: SourceSettings, payload: Payload) -> None:
-    """Refuse with 401 a body whose echoed credential (Ozonetel's Apikey) is not the configured one."""
-    if kind.check_echo is None:
+    """Refuse with 401 a body whose echoed secret (Ozonetel's Apikey) is not the configured one."""
+    if kind.echo is None:
         return
     try:
-        kind.check_echo(payload, secrets_of(source))
+        kind.echo.check(payload, source.named_secrets)
     except SignatureError as error:
         raise Refusal(401, error.reason, error.message) from None
 

@@ -189,20 +189,30 @@ def test_zoom_keys_by_event_time_object_and_person() -> None:
     assert zoom.idempotency_key(Headers(), b"{}", {}).startswith("sha256:")
 
 
-def test_ozonetel_checks_the_echoed_apikey_in_constant_time() -> None:
-    """The configured api_key passes; another, a missing one, or no configured key is refused 401-style."""
+def test_ozonetel_checks_the_echoed_apikey() -> None:
+    """The configured api_key passes; another, a missing one, or no configured key is refused."""
     payload = json.loads((SAMPLES / "ozonetel" / "call.json").read_bytes())
-    secrets = SourceSecrets(("token",), {"api_key": payload["Apikey"]})
-    ozonetel.check_api_key(payload, secrets)
+    configured = {"api_key": payload["Apikey"]}
+    ozonetel.API_KEY.check(payload, configured)
     cases = [
-        ({**payload, "Apikey": payload["Apikey"] + "x"}, secrets, "bad_api_key"),
-        ({k: v for k, v in payload.items() if k != "Apikey"}, secrets, "missing_api_key"),
-        (payload, SourceSecrets(("token",)), "bad_api_key"),
+        ({**payload, "Apikey": payload["Apikey"] + "x"}, configured, "bad_api_key"),
+        ({**payload, "Apikey": payload["Apikey"][:-1]}, configured, "bad_api_key"),
+        ({k: v for k, v in payload.items() if k != "Apikey"}, configured, "missing_api_key"),
+        ({**payload, "Apikey": 12}, configured, "missing_api_key"),
+        (payload, {}, "bad_api_key"),
     ]
-    for body, configured, reason in cases:
+    for body, named, reason in cases:
         with pytest.raises(SignatureError) as caught:
-            ozonetel.check_api_key(body, configured)
+            ozonetel.API_KEY.check(body, named)
         assert caught.value.reason == reason and payload["Apikey"] not in caught.value.message
+
+
+def test_ozonetel_s_sender_twin_echoes_the_configured_key() -> None:
+    """stamp() writes the configured key where Ozonetel echoes it, and check() then accepts the body."""
+    body = (SAMPLES / "ozonetel" / "call.json").read_bytes()
+    stamped = ozonetel.API_KEY.stamp(body, {"api_key": "KKanother-key"})
+    assert json.loads(stamped)["Apikey"] == "KKanother-key"
+    ozonetel.API_KEY.check(json.loads(stamped), {"api_key": "KKanother-key"})
 
 
 def test_ozonetel_types_a_call_by_its_ucid_and_keeps_the_apikey_check_when_configured() -> None:
@@ -212,5 +222,5 @@ def test_ozonetel_types_a_call_by_its_ucid_and_keeps_the_apikey_check_when_confi
     assert ozonetel.idempotency_key(Headers(), b"", payload) == payload["monitorUCID"]
     assert ozonetel.event_type({"eventType": "Answered"}) == "Answered"
     configured = ozonetel.SOURCE.configured({"token_in": "header"})
-    assert configured.check_echo is ozonetel.check_api_key and configured.named_secrets == ("api_key",)
+    assert configured.echo is ozonetel.API_KEY and configured.named_secrets == ("api_key",)
     assert not getattr(configured.signature, "in_path", True)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bridge.cli.main import main
+from bridge.cli.up import _use_sandbox
 from bridge.config.load import ConfigError, load_settings
 from tests.conftest import TEST_CONFIG, write_config
 from transforms import REGISTRY
@@ -129,3 +130,14 @@ def test_check_config_warns_when_a_named_secret_is_the_signing_secret(
     )
     assert "sources.ozonetel: authenticated by a shared token in the URL" in out
     assert "sources.ozonetel: secret_envs" not in out and META_SECRET not in out
+
+
+def test_make_run_s_sandbox_mode_fills_unset_named_secrets_with_demo_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Sandbox mode gives an enabled source's unset named secrets demo values, so the bridge starts."""
+    environ = {"BRIDGE_CONFIG": str(write_config(tmp_path, HANDSHAKE_CONFIG))}
+    _use_sandbox(environ, REGISTRY, 8090)
+    assert environ["META_WHATSAPP_VERIFY_TOKEN"] == "demo-meta-whatsapp-verify-token"
+    assert "OZONETEL_API_KEY is unset: using the demo api_key" in capsys.readouterr().out
+    assert load_settings(environ["BRIDGE_CONFIG"], environ, REGISTRY).sources["ozonetel"].named_secrets
