@@ -295,6 +295,7 @@ class Settings:
     def secret_values(self) -> list[str]:
         """Return every secret in force, for the log redaction filter."""
         values = [s for source in self.sources.values() for s in source.secrets]
+        values += [s for source in self.sources.values() for s in source.named_secrets.values()]
         for account in self.accounts.values():
             values += [v for v in (account.access_key, account.secret_key) if v]
         if self.alerts.webhook_url:

@@ -107,7 +107,8 @@ def _receive(source_name: str, path_token: str | None) -> Handled:
     except Refusal as refusal:
         return refused(services, source_name, refusal)
     key = bounded_key(kind.idempotency_key(request.headers, body, payload))
-    headers = stored_headers(request.headers.items(), credential_headers(kind), source.secrets)
+    known = (*source.secrets, *source.named_secrets.values())
+    headers = stored_headers(request.headers.items(), credential_headers(kind), known)
     inbox: Inbox = current_app.extensions["bridge_inbox"]
     accepted = inbox.insert(source_name, key, event_type, body, time.time(), headers)
     status, code = ("accepted", 202) if accepted.is_new else ("duplicate", 200)

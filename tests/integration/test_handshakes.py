@@ -12,10 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from bridge import create_app
 from bridge.sources.handshake import PlainTokenValidation
+from bridge.sources.headers import MASKED
 from bridge.store.tables import events
 from tests.conftest import ROOT, make_services
 from tests.support import count
@@ -169,7 +171,8 @@ def test_ozonetel_with_a_wrong_or_missing_apikey_is_refused(
         (401, "missing_api_key"),
     ]
     assert stored_events(handshake_client) == 0
-    right = handshake_client.post(url, data=json.dumps({**call, "Apikey": OZONETEL_API_KEY}), headers=JSON)
+    echoed = {**JSON, "X-Campaign-Note": f"key {OZONETEL_API_KEY}"}
+    right = handshake_client.post(url, data=json.dumps({**call, "Apikey": OZONETEL_API_KEY}), headers=echoed)
     wrong_token = handshake_client.post(
         "/webhooks/ozonetel/not-the-token",
         data=json.dumps({**call, "Apikey": OZONETEL_API_KEY}),
@@ -178,3 +181,7 @@ def test_ozonetel_with_a_wrong_or_missing_apikey_is_refused(
     assert (right.status_code, wrong_token.status_code) == (202, 401)
     assert stored_events(handshake_client) == 1
     assert OZONETEL_API_KEY not in caplog.text
+    services = handshake_client.application.extensions["test_services"]
+    with services.engine.connect() as connection:
+        stored = connection.execute(sa.select(events.c.headers)).scalar_one()
+    assert stored["X-Campaign-Note"] == MASKED, "a header holding a named secret is masked like a secret"
