@@ -16,7 +16,9 @@ from transforms import (
     idfy,
     instamojo,
     leegality,
+    meta_whatsapp,
     onfido,
+    ozonetel,
     paytm,
     payu,
     persona,
@@ -27,6 +29,7 @@ from transforms import (
     signzy,
     standard_webhooks,
     stripe,
+    zoom,
 )
 
 REGISTRY = SourceRegistry()
@@ -53,3 +56,6 @@ REGISTRY.register(paytm.SOURCE)
 REGISTRY.register(ccavenue.SOURCE)
 REGISTRY.register(phonepe.SOURCE)
 REGISTRY.register(phonepe_v2.SOURCE)
+REGISTRY.register(meta_whatsapp.SOURCE)
+REGISTRY.register(zoom.SOURCE)
+REGISTRY.register(ozonetel.SOURCE)

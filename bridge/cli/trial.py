@@ -42,22 +42,43 @@ def transform(environ: Mapping[str, str], source: str, payload: Path, event_type
     return 0
 
 
-@click.command("send-sample", short_help="post a correctly signed sample delivery to a running bridge")
+@click.command(
+    "send-sample", short_help="post a correctly signed sample delivery (or a handshake) to a running bridge"
+)
 @click.argument("source")
-@click.argument("event_type")
+@click.argument("event_type", required=False)
 @click.option("--url", default="http://127.0.0.1:8000", help="the bridge (default http://127.0.0.1:8000)")
+@click.option(
+    "--handshake",
+    is_flag=True,
+    help="run the provider's verification handshake instead (Meta's GET challenge, Zoom's url_validation)",
+)
 @click.pass_obj
-def send_sample(environ: Mapping[str, str], source: str, event_type: str, url: str) -> int:
+def send_sample(
+    environ: Mapping[str, str], source: str, event_type: str | None, url: str, handshake: bool
+) -> int:
     """Post the shipped sample EVENT_TYPE of SOURCE, signed; print the answer; exit 1 unless it was 2xx.
 
     SOURCE is a source name from the configuration, e.g. razorpay; EVENT_TYPE
-    e.g. payment.captured (the samples are in transforms/samples/).
+    e.g. payment.captured (the samples are in transforms/samples/). With
+    --handshake, and no EVENT_TYPE, perform the provider's verification
+    handshake as the provider would, print what came back, and exit 1 unless
+    it is the answer the provider expects.
     """
     from bridge.cli import workbench
 
+    if handshake == (event_type is not None):
+        click.echo("cannot send: give an EVENT_TYPE, or --handshake (not both)", err=True)
+        return 1
     loaded = services.configuration(environ, services.source_registry(), require_secrets=False)
     try:
-        answer = workbench.send_sample(loaded.settings, loaded.kinds, source, event_type, url)
+        if handshake:
+            reply = workbench.send_handshake(loaded.settings, loaded.kinds, source, url)
+            verdict = "as the provider expects" if reply.expected else "NOT what the provider expects"
+            click.echo(f"{reply.status_code} {reply.text.strip()}")
+            click.echo(f"handshake answered {verdict}")
+            return 0 if reply.expected else 1
+        answer = workbench.send_sample(loaded.settings, loaded.kinds, source, event_type or "", url)
     except workbench.WorkbenchError as error:
         click.echo(f"cannot send: {error}", err=True)
         return 1

@@ -99,6 +99,10 @@ def _use_sandbox(environ: dict[str, str], registry: SourceRegistry, sandbox_port
         if variable and not environ.get(variable) and source.get("enabled", True):
             environ[variable] = demo_secret(name, _configured_kind(source, registry))
             lines.append(f"{variable} is unset: using the demo secret '{environ[variable]}'")
+        for secret, named in source.get("secret_envs", {}).items():
+            if not environ.get(named) and source.get("enabled", True):
+                environ[named] = f"demo-{name}-{secret}".replace("_", "-")
+                lines.append(f"{named} is unset: using the demo {secret} '{environ[named]}'")
     width = max(len(line) for line in lines) + 4
     print(
         "\n".join(["!" * width, *[f"! {line.ljust(width - 4)} !" for line in lines], "!" * width]), flush=True

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -13,6 +15,7 @@ import requests
 from bridge.config.settings import Settings, SourceSettings
 from bridge.leadsquared.client import BULK_PATH
 from bridge.pipeline.transform import Delivery, Failed, Ignored, map_event
+from bridge.sources.handshake import HandshakeAnswer, SourceSecrets
 from bridge.sources.kind import SourceKind
 from bridge.sources.senders import demo_secret, event_type_headers, signed_delivery, webhook_path
 from bridge.sources.signatures.scheme import SealedScheme
@@ -103,9 +106,11 @@ def send_sample(
             f"set {source.secret_env} to the secret the bridge uses "
             f"(`make run` in sandbox mode uses {demo_secret(source_name, kind)})"
         )
-    body, signed = signed_delivery(
-        kind.signature, sample_body(kind, event_type, source_name), source.secrets[0], time.time()
-    )
+    body = sample_body(kind, event_type, source_name)
+    if kind.echo is not None:
+        # The sample echoes a made-up key (Ozonetel's Apikey): send the one this bridge has.
+        body = kind.echo.stamp(body, source.named_secrets)
+    body, signed = signed_delivery(kind.signature, body, source.secrets[0], time.time())
     headers = {"Content-Type": kind.content_type, **signed, **event_type_headers(kind, event_type)}
     url = base_url.rstrip("/") + webhook_path(source_name, kind.signature, source.secrets[0])
     shown = base_url.rstrip("/") + webhook_path(source_name, kind.signature, "<token>")
@@ -123,6 +128,55 @@ def _sealed_hint(kind: SourceKind) -> str:
         f"; a {kind.name} payload is the decrypted (decoded) body the bridge stores, as in "
         f"transforms/samples/{kind.name}/, not the sealed body the provider posts"
     )
+
+
+@dataclass(frozen=True)
+class HandshakeReply:
+    """What a bridge answered a handshake, and whether it is what the provider expects."""
+
+    status_code: int
+    text: str
+    expected: bool
+
+
+def send_handshake(
+    settings: Settings, kinds: Mapping[str, SourceKind], source_name: str, base_url: str
+) -> HandshakeReply:
+    """Run the provider's verification handshake against a running bridge, as the provider would."""
+    source, kind = _source(settings, kinds, source_name)
+    if kind.handshake is None:
+        raise WorkbenchError(f"{source_name} ({kind.name}) has no verification handshake: send an event type")
+    unset = [source.secret_env] if not source.secrets else []
+    unset += [env for name, env in source.secret_envs.items() if name not in source.named_secrets]
+    if unset:
+        raise WorkbenchError(f"set {', '.join(unset)} to the values the bridge uses")
+    probe = kind.handshake.probe(
+        SourceSecrets(source.secrets, source.named_secrets), str(secrets.randbelow(10**9))
+    )
+    url = base_url.rstrip("/") + f"/webhooks/{source_name}"
+    try:
+        if probe.method == "GET":
+            # The query holds the verify token: neither the URL nor an error shows it.
+            answer = requests.get(url, params=dict(probe.query), timeout=10)
+        else:
+            body, signed = signed_delivery(kind.signature, probe.body or b"", source.secrets[0], time.time())
+            answer = requests.post(
+                url, data=body, headers={"Content-Type": kind.content_type, **signed}, timeout=10
+            )
+    except requests.RequestException as error:
+        raise WorkbenchError(f"could not reach the bridge at {url}: {type(error).__name__}") from None
+    return HandshakeReply(answer.status_code, answer.text, _as_expected(answer, probe.expected))
+
+
+def _as_expected(answer: requests.Response, expected: HandshakeAnswer | None) -> bool:
+    if expected is None or answer.status_code != expected.status:
+        return False
+    if expected.content_type == "application/json":
+        try:
+            return bool(answer.json() == json.loads(expected.body))
+        except ValueError:
+            return False
+    return answer.text == expected.body
 
 
 def _source(

@@ -26,6 +26,7 @@ def check_configuration(settings: Settings, kinds: Mapping[str, SourceKind]) -> 
             warnings.append(f"sources.{source.name}: no events are mapped; every delivery will be ignored")
         if source.enabled:
             warnings += token_warnings(source, kinds[source.name])
+            warnings += named_secret_warnings(source)
     max_age = settings.delivery.max_age_seconds
     for source in settings.sources.values():
         for mapping in source.events.values():
@@ -104,3 +105,14 @@ def token_warnings(source: SourceSettings, kind: SourceKind) -> list[str]:
     if not source.allowed_networks:
         warning += ", and set allowed_ips to the provider's addresses"
     return [warning]
+
+
+def named_secret_warnings(source: SourceSettings) -> list[str]:
+    """Warn when a named secret is the signing secret: a verify token travels in a URL, the key must not."""
+    return [
+        f"sources.{source.name}: secret_envs.{name} ({source.secret_envs[name]}) holds the same value as "
+        f"{source.secret_env}; it is sent in the clear (Meta's verify token rides in a URL's query): "
+        "give it a value of its own"
+        for name, value in source.named_secrets.items()
+        if value in source.secrets
+    ]

@@ -81,6 +81,7 @@ def load_configuration(
         for s in settings.sources.values()
         if s.enabled and not s.secrets
     ]
+    problems += named_secret_problems(settings)
     problems += secret_format_problems(settings, kinds)
     if problems:
         raise ConfigError(problems)
@@ -102,6 +103,17 @@ def configured_kinds(settings: Settings, registry: SourceRegistry) -> dict[str, 
         if kind is not None:
             kinds[source.name] = kind.configured(source.scheme)
     return kinds
+
+
+def named_secret_problems(settings: Settings) -> list[str]:
+    """Name each variable of an enabled source's secret_envs that is not set (never a value)."""
+    return [
+        f"sources.{source.name}: the environment variable {variable} (secret_envs.{name}) is not set"
+        for source in settings.sources.values()
+        if source.enabled
+        for name, variable in source.secret_envs.items()
+        if name not in source.named_secrets
+    ]
 
 
 def secret_format_problems(settings: Settings, kinds: Mapping[str, SourceKind]) -> list[str]:
@@ -258,6 +270,8 @@ def _source(
         allowed_networks=_networks(raw.get("allowed_ips")),
         retain_payload_days=raw.get("retain_payload_days"),
         retain_events_days=raw.get("retain_events_days"),
+        secret_envs=dict(raw.get("secret_envs", {})),
+        named_secrets={k: environ[v] for k, v in raw.get("secret_envs", {}).items() if environ.get(v)},
     )
 
 

@@ -12,7 +12,7 @@ import jsonschema
 
 from bridge.config.settings import TWO_STEP_LEAD_FIELDS, DeliverySettings, RetentionSettings
 from bridge.sources.formats import FORMATS
-from bridge.sources.kind import BRIDGE_VALUES
+from bridge.sources.kind import BRIDGE_VALUES, SourceKind
 from bridge.sources.registry import SourceRegistry
 
 
@@ -75,6 +75,7 @@ def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> 
         except ValueError as error:
             problems.append(f"sources.{name}.scheme: {error}")
             continue
+        problems += _named_secret_problems(name, kind, source.get("secret_envs", {}))
         account = source.get("account", default_account(accounts))
         if account not in accounts:
             problems.append(f"sources.{name}.account: no [accounts.{account}] is configured")
@@ -87,6 +88,23 @@ def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> 
                 problems.append(f"{key}: {kind.name} has no event {event_type!r} (known: {known})")
                 continue
             problems += _value_problems(key, mapping, names + BRIDGE_VALUES)
+    return problems
+
+
+def _named_secret_problems(name: str, kind: SourceKind, secret_envs: Mapping[str, str]) -> list[str]:
+    """Return a problem per named secret the kind needs and the source does not name, or takes and no kind."""
+    declared = ", ".join(kind.named_secrets) or "none"
+    problems = [
+        f"sources.{name}.secret_envs.{secret}: the {kind.name} kind takes no such secret "
+        f"(it takes: {declared})"
+        for secret in sorted(set(secret_envs) - set(kind.named_secrets))
+    ]
+    problems += [
+        f"sources.{name}.secret_envs.{secret}: required by the {kind.name} kind; "
+        "name the environment variable that holds it"
+        for secret in kind.named_secrets
+        if secret not in secret_envs
+    ]
     return problems
 
 

@@ -93,6 +93,9 @@ class SourceSettings:
     # This source's own [retention] days; None: the global setting.
     retain_payload_days: int | None = None
     retain_events_days: int | None = None
+    # [sources.<name>.secret_envs]: each named secret the kind declares -> its variable, and its value.
+    secret_envs: Mapping[str, str] = field(default_factory=dict)
+    named_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)
@@ -292,6 +295,7 @@ class Settings:
     def secret_values(self) -> list[str]:
         """Return every secret in force, for the log redaction filter."""
         values = [s for source in self.sources.values() for s in source.secrets]
+        values += [s for source in self.sources.values() for s in source.named_secrets.values()]
         for account in self.accounts.values():
             values += [v for v in (account.access_key, account.secret_key) if v]
         if self.alerts.webhook_url:

@@ -6,7 +6,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bridge.sources.handshake import Handshake
 from bridge.sources.payload import Payload, parse_json_object
+from bridge.sources.signatures.echoed_field import EchoedField
 from bridge.sources.signatures.scheme import HeaderLookup, SignatureScheme
 
 # A transform yields named values; None means "the provider did not send it".
@@ -14,7 +16,6 @@ Values = Mapping[str, str | None]
 # Values the bridge adds to every activity's: the delivery's idempotency key traces
 # an activity back to the provider's event (a generic kind's message id).
 BRIDGE_VALUES = ("delivery_id",)
-
 
 
 class TransformError(Exception):
@@ -46,6 +47,15 @@ class SourceKind:
     # Builds this kind for one source from its [sources.<name>.scheme] table; a ValueError
     # says which key is wrong. None: the kind takes no scheme table.
     configure: Callable[[Mapping[str, Any]], SourceKind] | None = None
+    # A verification handshake the provider runs (Meta's GET, Zoom's url_validation POST):
+    # answered at once and never stored. None: POST is the only method, every POST an event.
+    handshake: Handshake | None = None
+    # Secrets besides the signing one, each from its own variable ([sources.<name>.secret_envs]):
+    # Meta's verify_token, Ozonetel's api_key. Required while the source is enabled.
+    named_secrets: tuple[str, ...] = ()
+    # A named secret the provider echoes inside the body (Ozonetel's Apikey), checked after
+    # parsing: SignatureError (401) when it is not the configured one.
+    echo: EchoedField | None = None
 
     def type_of(self, headers: HeaderLookup, payload: Payload) -> str | None:
         """Return a delivery's event type: from its header where the kind names one, else the body."""

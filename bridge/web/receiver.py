@@ -1,18 +1,26 @@
-"""POST /webhooks/<source>: verify, parse, key, store, ack. Nothing slow before the ack."""
+"""POST /webhooks/<source>: verify, parse, key, store, ack. Nothing slow before the ack.
+
+A kind with a verification handshake is asked after verify and parse (and,
+for GET /webhooks/<source>, at once): an answer it gives is sent as it is and
+nothing is stored.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, request
+from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge
 
 from bridge.config.settings import Network, SourceSettings
 from bridge.observe.metrics import ACK_SECONDS, WEBHOOKS
 from bridge.services import Services
+from bridge.sources.handshake import HandshakeAnswer, HandshakeRefused, HandshakeRequest, SourceSecrets
 from bridge.sources.headers import credential_headers, stored_headers
 from bridge.sources.kind import SourceKind
 from bridge.sources.payload import Payload, bounded_key, event_type_problem
@@ -27,27 +35,47 @@ bp = Blueprint("receiver", __name__)
 log = logging.getLogger(__name__)
 
 Answer = tuple[dict[str, Any], int]
+# A JSON answer, or a handshake's answer sent as the kind made it.
+Reply = Answer | Response
+# The reply, the source's metric label and the outcome counted.
+Handled = tuple[Reply, str, str]
 
 
 class Refusal(Exception):
     """A delivery the receiver turns away: the status, a short code, and what to fix."""
 
-    def __init__(self, status: int, error: str, message: str) -> None:
+    def __init__(self, status: int, error: str, message: str, outcome: str | None = None) -> None:
         super().__init__(message)
         self.status, self.error, self.message = status, error, message
+        # The webhooks metric's outcome: the code, or one label for a family (handshake_refused).
+        self.outcome = outcome or error
 
-    def answer(self) -> Answer:
-        """Return the JSON answer for the sender."""
-        return {"status": "rejected", "error": self.error, "message": self.message}, self.status
+    def answer(self) -> Reply:
+        """Return the JSON answer for the sender (a 405 says which method is allowed)."""
+        body = {"status": "rejected", "error": self.error, "message": self.message}
+        if self.status == 405:
+            return Response(json.dumps(body), 405, {"Allow": "POST"}, mimetype="application/json")
+        return body, self.status
 
 
 @bp.post("/webhooks/<source_name>")
 @bp.post("/webhooks/<source_name>/<path_token>")
-def receive(source_name: str, path_token: str | None = None) -> Answer:
+def receive(source_name: str, path_token: str | None = None) -> Reply:
     """Accept one webhook delivery for a configured source (a token source may carry it in the URL)."""
+    return _counted(source_name, lambda: _receive(source_name, path_token))
+
+
+@bp.get("/webhooks/<source_name>")
+def handshake(source_name: str) -> Reply:
+    """Answer a provider's GET verification handshake (Meta's hub.challenge); 405 for other kinds."""
+    return _counted(source_name, lambda: _handshake(source_name))
+
+
+def _counted(source_name: str, handle: Callable[[], Handled]) -> Reply:
+    """Run a request's handling and count its outcome in the webhooks metric."""
     started = time.perf_counter()
     try:
-        answer, source_label, outcome = _receive(source_name, path_token)
+        answer, source_label, outcome = handle()
     except HTTPException as error:
         # Answered by bridge/web/errors.py with its name as the code, e.g. bad_request.
         WEBHOOKS.labels(source_label_of(source_name), error_code(error)).inc()
@@ -62,7 +90,7 @@ def receive(source_name: str, path_token: str | None = None) -> Answer:
     return answer
 
 
-def _receive(source_name: str, path_token: str | None) -> tuple[Answer, str, str]:
+def _receive(source_name: str, path_token: str | None) -> Handled:
     """Verify, parse, key and store one delivery; return the answer, the source's label and the outcome."""
     services: Services = current_app.extensions["bridge"]
     try:
@@ -72,16 +100,16 @@ def _receive(source_name: str, path_token: str | None) -> tuple[Answer, str, str
         verify(kind, source, body, path_token)
         body = unseal(kind, source, body)
         payload = parse(kind, body)
+        check_echo(kind, source, payload)
+        answered = ask_handshake(kind, source, HandshakeRequest("POST", payload=payload))
+        if answered is not None:
+            return answered, source_name, "handshake"
         event_type = storable_event_type(kind, payload)
     except Refusal as refusal:
-        log.warning(
-            refusal.message, extra={"action": "reject", "source": source_name, "reason": refusal.error}
-        )
-        if refusal.error != "unknown_source":
-            count(services, source_name, refusal.error)
-        return refusal.answer(), source_label_of(source_name), refusal.error
+        return refused(services, source_name, refusal)
     key = bounded_key(kind.idempotency_key(request.headers, body, payload))
-    headers = stored_headers(request.headers.items(), credential_headers(kind), source.secrets)
+    known = (*source.secrets, *source.named_secrets.values())
+    headers = stored_headers(request.headers.items(), credential_headers(kind), known)
     inbox: Inbox = current_app.extensions["bridge_inbox"]
     accepted = inbox.insert(source_name, key, event_type, body, time.time(), headers)
     status, code = ("accepted", 202) if accepted.is_new else ("duplicate", 200)
@@ -89,6 +117,64 @@ def _receive(source_name: str, path_token: str | None) -> tuple[Answer, str, str
     # webhook cost a fifth of an ack's CPU. Refusals are WARNING, above.
     log.debug(status, extra={"action": status, "source": source_name, "event_id": accepted.event_id})
     return ({"status": status, "event_id": accepted.event_id}, code), source_name, status
+
+
+def _handshake(source_name: str) -> Handled:
+    """Answer a GET handshake of a configured source whose kind has one; nothing is stored."""
+    services: Services = current_app.extensions["bridge"]
+    try:
+        source, kind = configured_source(services, source_name)
+        check_address(source, services.settings.trusted_proxies)
+        query = {key: request.args.get(key, "") for key in request.args}
+        answered = None
+        if kind.handshake is not None and "GET" in kind.handshake.methods:
+            answered = ask_handshake(kind, source, HandshakeRequest("GET", query=query))
+        if answered is None:
+            raise Refusal(
+                405,
+                "method_not_allowed",
+                f"POST is the only method /webhooks/{source_name} takes: its provider sends no GET handshake",
+            )
+    except Refusal as refusal:
+        return refused(services, source_name, refusal)
+    return answered, source_name, "handshake"
+
+
+def refused(services: Services, source_name: str, refusal: Refusal) -> Handled:
+    """Log and count a refusal; return its answer, the source's label and the outcome."""
+    log.warning(refusal.message, extra={"action": "reject", "source": source_name, "reason": refusal.error})
+    if refusal.error != "unknown_source":
+        count(services, source_name, refusal.error)
+    return refusal.answer(), source_label_of(source_name), refusal.outcome
+
+
+def ask_handshake(kind: SourceKind, source: SourceSettings, asked: HandshakeRequest) -> Response | None:
+    """Return the kind's handshake answer as a response, None when the request is an event to store."""
+    if kind.handshake is None:
+        return None
+    try:
+        answer: HandshakeAnswer | None = kind.handshake.answer(asked, secrets_of(source))
+    except HandshakeRefused as refusal:
+        raise Refusal(refusal.status, refusal.error, refusal.message, "handshake_refused") from None
+    if answer is None:
+        return None
+    log.info("handshake answered", extra={"action": "handshake", "source": source.name})
+    return Response(answer.body, answer.status, mimetype=answer.content_type)
+
+
+def secrets_of(source: SourceSettings) -> SourceSecrets:
+    """Return the source's secrets as a handshake reads them."""
+    return SourceSecrets(source.secrets, source.named_secrets)
+
+
+def check_echo(kind: SourceKind, source: SourceSettings, payload: Payload) -> None:
+    """Refuse with 401 a body whose echoed secret (Ozonetel's Apikey) is not the configured one."""
+    if kind.echo is None:
+        return
+    try:
+        kind.echo.check(payload, source.named_secrets)
+    except SignatureError as error:
+        raise Refusal(401, error.reason, error.message) from None
 
 
 def source_label_of(source_name: str) -> str:

@@ -50,6 +50,8 @@ SAMPLES = ROOT / "transforms" / "samples"
 GOLDEN = ROOT / "tests" / "golden"
 # One secret every scheme can use: Standard Webhooks needs whsec_<base64>, the rest take any text.
 SECRET = "whsec_Y29udHJhY3Qgc2VjcmV0IGZvciBldmVyeSBraW5kISE="
+# Every named secret (secret_envs): a verify token, and the Apikey Ozonetel's sample echoes.
+NAMED_SECRET = "KKcontract-ozonetel-api-key-0001"
 BULK_SCHEMA = json.loads((ROOT / "tests" / "schemas" / "leadsquared_bulk_request.json").read_text())
 
 
@@ -87,6 +89,7 @@ def example_settings(**environ: str) -> Settings:
     """
     names = load_settings(ROOT / "bridge.example.toml", {}, REGISTRY, require_secrets=False).sources
     secrets = {source.secret_env: secret_of(REGISTRY.get(source.kind)) for source in names.values()}
+    secrets |= {env: NAMED_SECRET for source in names.values() for env in source.secret_envs.values()}
     settings = load_settings(ROOT / "bridge.example.toml", {**secrets, **environ}, REGISTRY)
     sources = {name: replace(source, enabled=True) for name, source in settings.sources.items()}
     return replace(settings, sources=sources)
@@ -231,3 +234,13 @@ def test_every_example_mapping_traces_back_to_the_provider(kind: SourceKind) -> 
         in_note = set(re.findall(r"{(\w+)}", mapping.note or ""))
         in_fields = {field.value for field in mapping.fields.values() if field.value}
         assert in_note & in_fields, f"{kind.name} {event_type}: no id in both a field and the note"
+
+
+def test_no_two_example_sources_post_the_same_activity_type() -> None:
+    """Each example source has activity codes of its own: one type holding two providers' events misleads."""
+    owners: dict[int, str] = {}
+    for source in example_settings().sources.values():
+        for event_type, mapping in source.events.items():
+            code = mapping.activity_event
+            owner = owners.setdefault(code, source.name)
+            assert owner == source.name, f"{source.name} {event_type} reuses {owner}'s activity code {code}"

@@ -1,6 +1,6 @@
 """An HMAC of the raw body, or of a timestamp and the body, in one header: hex or base64.
 
-Razorpay, Onfido, Digio, Setu, Cashfree, GitHub-style senders and any
+Razorpay, Onfido, Digio, Setu, Cashfree, Meta, Zoom, GitHub-style senders and any
 provider configured as the generic `hmac` kind are this scheme with
 different constants.
 """
@@ -33,6 +33,8 @@ class SignedTimestamp:
     # 1 for Unix seconds, 1000 for milliseconds.
     units_per_second: int = 1
     tolerance_seconds: float = 300
+    # The bytes ahead of the timestamp in the signed string ("v0:" for Zoom's "v0:{ts}:{body}").
+    lead: str = ""
 
 
 class HmacSignature:
@@ -123,7 +125,8 @@ class HmacSignature:
     def _signed(self, stamp: str | None, body: bytes) -> bytes:
         if self.timestamp is None or stamp is None:
             return body
-        return stamp.encode("ascii") + self.timestamp.separator.encode("utf-8") + body
+        lead = self.timestamp.lead.encode("utf-8")
+        return lead + stamp.encode("ascii") + self.timestamp.separator.encode("utf-8") + body
 
     def _fresh(self, stamp: int, now: float) -> bool:
         assert self.timestamp is not None
