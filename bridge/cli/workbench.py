@@ -14,7 +14,7 @@ from bridge.config.settings import Settings, SourceSettings
 from bridge.leadsquared.client import BULK_PATH
 from bridge.pipeline.transform import Delivery, Failed, Ignored, map_event
 from bridge.sources.kind import SourceKind
-from bridge.sources.senders import demo_secret, event_type_headers, signed_delivery, webhook_path
+from bridge.sources.senders import demo_secret, event_type_headers, signed_request, webhook_path, with_query
 
 SAMPLES = Path(__file__).resolve().parents[2] / "transforms" / "samples"
 
@@ -95,11 +95,12 @@ def send_sample(
             f"set {source.secret_env} to the secret the bridge uses "
             f"(`make run` in sandbox mode uses {demo_secret(source_name, kind)})"
         )
-    body, signed = signed_delivery(
+    body, signed, query = signed_request(
         kind.signature, sample_body(kind, event_type), source.secrets[0], time.time()
     )
     headers = {"Content-Type": kind.content_type, **signed, **event_type_headers(kind, event_type)}
-    url = base_url.rstrip("/") + webhook_path(source_name, kind.signature, source.secrets[0])
+    path = with_query(webhook_path(source_name, kind.signature, source.secrets[0]), query)
+    url = base_url.rstrip("/") + path
     shown = base_url.rstrip("/") + webhook_path(source_name, kind.signature, "<token>")
     try:
         return requests.post(url, data=body, headers=headers, timeout=10)
