@@ -13,11 +13,13 @@ from transforms import (
     onfido,
     payu,
     persona,
+    plivo,
     razorpay,
     setu,
     signzy,
     standard_webhooks,
     stripe,
+    twilio,
 )
 
 REGISTRY = SourceRegistry()
@@ -35,3 +37,5 @@ REGISTRY.register(signzy.SOURCE)
 REGISTRY.register(standard_webhooks.SOURCE)
 REGISTRY.register(github.SOURCE)
 REGISTRY.register(generic_hmac.SOURCE)
+REGISTRY.register(twilio.SOURCE)
+REGISTRY.register(plivo.SOURCE)

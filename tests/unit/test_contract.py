@@ -29,9 +29,9 @@ from bridge.config.load import configured_kinds, load_settings
 from bridge.config.settings import Settings, SourceSettings
 from bridge.pipeline.transform import Delivery, Mapped, map_event
 from bridge.sources.kind import SourceKind
-from bridge.sources.senders import event_type_headers, signed_delivery
+from bridge.sources.senders import event_type_headers, signed_delivery, signed_request
 from bridge.sources.signatures import SignatureError
-from bridge.sources.signatures.scheme import BodySignedScheme, SignatureScheme, TokenScheme
+from bridge.sources.signatures.scheme import BodySignedScheme, SignatureScheme, TokenScheme, verify_delivery
 from tests.conftest import ROOT
 from transforms import REGISTRY
 
@@ -83,12 +83,14 @@ def samples_of(kind: SourceKind) -> list[Path]:
     return paths
 
 
-def check_delivery(scheme: SignatureScheme, body: bytes, headers: Headers, token: str, now: float) -> None:
-    """Verify a delivery as the receiver does: a token scheme's URL token, else the headers."""
+def check_delivery(
+    scheme: SignatureScheme, body: bytes, headers: Headers, token: str, now: float, query: str = ""
+) -> None:
+    """Verify a delivery as the receiver does: a token scheme's URL token, else the headers (and query)."""
     if isinstance(scheme, TokenScheme) and scheme.in_path:
         scheme.verify_path_token(token, [SECRET])
     else:
-        scheme.verify(body, headers, [SECRET], now)
+        verify_delivery(scheme, body, headers, query, [SECRET], now)
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
@@ -97,9 +99,9 @@ def test_signatures_round_trip_and_a_flipped_byte_fails(kind: SourceKind) -> Non
     kind = example_kind(kind)
     now = time.time()
     for path in samples_of(kind):
-        body, signed = signed_delivery(kind.signature, path.read_bytes(), SECRET, now)
+        body, signed, query = signed_request(kind.signature, path.read_bytes(), SECRET, now)
         headers = Headers(signed)
-        check_delivery(kind.signature, body, headers, SECRET, now)
+        check_delivery(kind.signature, body, headers, SECRET, now, query)
         if isinstance(kind.signature, TokenScheme):
             # A token covers no byte of the body (check-config warns about it); another token fails.
             forged = Headers(kind.signature.sign(body, "other-secret", now))
@@ -114,7 +116,7 @@ def test_signatures_round_trip_and_a_flipped_byte_fails(kind: SourceKind) -> Non
         for index in (0, len(body) // 2, len(body) - 1):
             flipped = body[:index] + bytes([body[index] ^ 0x01]) + body[index + 1 :]
             with pytest.raises(SignatureError):
-                kind.signature.verify(flipped, headers, [SECRET], now)
+                verify_delivery(kind.signature, flipped, headers, query, [SECRET], now)
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
