@@ -110,6 +110,7 @@ def test_the_sdk_accepts_our_signatures() -> None:
         ("no nonce", "missing_signature"),
         ("no signature", "missing_signature"),
         ("not a form", "bad_signature"),
+        ("odd nonce", "bad_signature_header"),
     ],
 )
 def test_a_tampered_or_incomplete_delivery_is_refused(change: str, reason: str) -> None:
@@ -127,6 +128,8 @@ def test_a_tampered_or_incomplete_delivery_is_refused(change: str, reason: str) 
         headers = Headers({"X-Plivo-Signature-V3": SIGNATURE})
     elif change == "no signature":
         headers = Headers({"X-Plivo-Signature-V3-Nonce": NONCE})
+    elif change == "odd nonce":
+        headers = signed_by(SIGNATURE, nonce="\ud800é")
     else:
         body = b"CallUUID"
     with pytest.raises(SignatureError) as error:

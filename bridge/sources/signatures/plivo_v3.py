@@ -53,6 +53,9 @@ class PlivoV3Signature:
         nonce = (headers.get(NONCE_HEADER) or "").strip()
         if not nonce:
             raise SignatureError("missing_signature", f"the {NONCE_HEADER} header is missing")
+        if not nonce.isascii():
+            # Plivo's nonces are digits; a header no sender writes must not reach the encoder.
+            raise SignatureError("bad_signature_header", f"the {NONCE_HEADER} header is not ASCII")
         signed = self._base(body, query) + "." + nonce
         received = [s.strip().encode("ascii", "replace") for value in listed for s in value.split(",") if s]
         expected = [plivo_mac(signed, secret).encode("ascii") for secret in secrets]
