@@ -22,7 +22,7 @@ def check_public_url(value: object) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(
             "public_url: required: the https URL the provider posts to, as typed in its console "
-            "(e.g. https://bridge.example.com/webhooks/twilio)"
+            "(e.g. https://bridge.example.com/webhooks/<source>)"
         )
     if value != value.strip() or any(character.isspace() for character in value):
         raise ValueError("public_url: must not hold spaces")
