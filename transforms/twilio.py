@@ -5,8 +5,11 @@ Auth Token over the URL Twilio called followed by the sorted form fields
 (bridge/sources/signatures/twilio_url.py). Behind a proxy the bridge cannot
 see that URL, so `[sources.twilio.scheme] public_url` (required, https) names
 it; the query string comes from each request, so a `?lead=...` you add to the
-callback URL is signed too. No time is signed: a captured callback verifies
-for ever, and the idempotency key stops a replay being queued twice.
+callback URL is signed too (checked, not stored: no mapping can read it).
+Leave connection overrides (`#rc=...`) out of public_url: a fragment never
+reaches the bridge, and whether Twilio signs it is unconfirmed. No time is
+signed: a captured callback verifies for ever, and the idempotency key stops
+a replay being queued twice.
 
 Idempotency key: `call:<CallSid>:<CallStatus>` or
 `message:<MessageSid>:<MessageStatus>`: Twilio sends one callback per state
