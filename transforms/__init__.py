@@ -24,11 +24,13 @@ from transforms import (
     persona,
     phonepe,
     phonepe_v2,
+    plivo,
     razorpay,
     setu,
     signzy,
     standard_webhooks,
     stripe,
+    twilio,
     zoom,
 )
 
@@ -59,3 +61,5 @@ REGISTRY.register(phonepe_v2.SOURCE)
 REGISTRY.register(meta_whatsapp.SOURCE)
 REGISTRY.register(zoom.SOURCE)
 REGISTRY.register(ozonetel.SOURCE)
+REGISTRY.register(twilio.SOURCE)
+REGISTRY.register(plivo.SOURCE)

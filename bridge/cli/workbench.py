@@ -17,7 +17,14 @@ from bridge.leadsquared.client import BULK_PATH
 from bridge.pipeline.transform import Delivery, Failed, Ignored, map_event
 from bridge.sources.handshake import HandshakeAnswer, SourceSecrets
 from bridge.sources.kind import SourceKind
-from bridge.sources.senders import demo_secret, event_type_headers, signed_delivery, webhook_path
+from bridge.sources.senders import (
+    demo_secret,
+    event_type_headers,
+    signed_delivery,
+    signed_request,
+    webhook_path,
+    with_query,
+)
 from bridge.sources.signatures.scheme import SealedScheme
 
 SAMPLES = Path(__file__).resolve().parents[2] / "transforms" / "samples"
@@ -110,9 +117,10 @@ def send_sample(
     if kind.echo is not None:
         # The sample echoes a made-up key (Ozonetel's Apikey): send the one this bridge has.
         body = kind.echo.stamp(body, source.named_secrets)
-    body, signed = signed_delivery(kind.signature, body, source.secrets[0], time.time())
+    body, signed, query = signed_request(kind.signature, body, source.secrets[0], time.time())
     headers = {"Content-Type": kind.content_type, **signed, **event_type_headers(kind, event_type)}
-    url = base_url.rstrip("/") + webhook_path(source_name, kind.signature, source.secrets[0])
+    path = with_query(webhook_path(source_name, kind.signature, source.secrets[0]), query)
+    url = base_url.rstrip("/") + path
     shown = base_url.rstrip("/") + webhook_path(source_name, kind.signature, "<token>")
     try:
         return requests.post(url, data=body, headers=headers, timeout=10)

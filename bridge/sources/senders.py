@@ -12,6 +12,7 @@ from bridge.sources.signatures.scheme import (
     SecretFormat,
     SignatureScheme,
     TokenScheme,
+    UrlSignedScheme,
 )
 
 
@@ -52,3 +53,19 @@ def signed_delivery(
     if isinstance(scheme, BodySignedScheme):
         body = scheme.resign(body, secret)
     return body, scheme.sign(body, secret, now)
+
+
+def signed_request(
+    scheme: SignatureScheme, body: bytes, secret: str, now: float
+) -> tuple[bytes, dict[str, str], str]:
+    """Return the body, headers and query a provider would post; only a URL-signed scheme has a query."""
+    if isinstance(scheme, UrlSignedScheme):
+        headers, query = scheme.sign_request(body, secret, now)
+        return body, headers, query
+    body, headers = signed_delivery(scheme, body, secret, now)
+    return body, headers, ""
+
+
+def with_query(path: str, query: str) -> str:
+    """Return the path to post to with the signed query, if there is one."""
+    return f"{path}?{query}" if query else path

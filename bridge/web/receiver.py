@@ -25,7 +25,7 @@ from bridge.sources.headers import credential_headers, stored_headers
 from bridge.sources.kind import SourceKind
 from bridge.sources.payload import Payload, bounded_key, event_type_problem
 from bridge.sources.signatures import SignatureError
-from bridge.sources.signatures.scheme import SealedScheme, TokenScheme
+from bridge.sources.signatures.scheme import SealedScheme, TokenScheme, verify_delivery
 from bridge.store.inbox import Inbox
 from bridge.store.intake import count_refusal
 from bridge.web.addresses import client_address
@@ -260,7 +260,8 @@ def verify(kind: SourceKind, source: SourceSettings, body: bytes, path_token: st
     scheme = kind.signature
     try:
         if path_token is None:
-            scheme.verify(body, request.headers, source.secrets, time.time())
+            query = request.query_string.decode("utf-8", "surrogateescape")
+            verify_delivery(scheme, body, request.headers, query, source.secrets, time.time())
         elif isinstance(scheme, TokenScheme):
             scheme.verify_path_token(path_token, source.secrets)
         else:

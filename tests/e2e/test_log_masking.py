@@ -28,6 +28,7 @@ import requests
 from bridge.observe.masking import personal_data_in
 from bridge.sandbox import SandboxServer
 from bridge.services import Services
+from bridge.sources.payload import value_at
 from bridge.sources.senders import signed_delivery, webhook_path
 from tests.conftest import ROOT, bridge_environ, make_services
 from tests.e2e.test_processes import free_port, start, wait_until
@@ -231,6 +232,31 @@ def planted_payment(
     return payment
 
 
+def seed_sample_leads(sandbox: SandboxServer) -> None:
+    """Seed a lead for each sample whose example mapping looks its opportunity up (a call's phone)."""
+    fields = {"EmailAddress": "email", "Phone": "phone", "Mobile": "mobile"}
+    seeded: set[tuple[str, str]] = set()
+    for kind in KINDS:
+        source, configured = example_source(kind), example_kind(kind)
+        for path in samples_of(kind):
+            payload = configured.parse(path.read_bytes())
+            mapping = source.events.get(configured.type_of(sample_headers(configured, path), payload) or "")
+            lookup = mapping.opportunity_lookup if mapping else None
+            if lookup is None or (lookup.lead_field, str(value_at(payload, lookup.path))) in seeded:
+                continue
+            seeded.add((lookup.lead_field, str(value_at(payload, lookup.path))))
+            opportunity = {
+                "id": f"opp-{kind.name}",
+                "type": lookup.opportunity_type,
+                "created_on": "2025-06-01",
+            }
+            lead = {
+                fields[lookup.lead_field]: str(value_at(payload, lookup.path)),
+                "opportunities": [opportunity],
+            }
+            assert requests.post(f"{sandbox.url}/sandbox/leads", json=lead, timeout=10).ok
+
+
 def make_the_sandbox_echo(sandbox: SandboxServer) -> None:
     """Have the sandbox quote personal data back in a 500, a 400, a refused row and a look-up's 500."""
     echo = {"ExceptionType": "MXUnknownException", "ExceptionMessage": ECHO}
@@ -276,6 +302,7 @@ def post_own_refusals(bridge: Bridge) -> None:
 
 def test_no_clear_identifier_reaches_the_web_or_worker_log(bridge: Bridge, sandbox: SandboxServer) -> None:
     """Samples, refusals, echoed answers and look-ups leave only masked identifiers in both logs."""
+    seed_sample_leads(sandbox)
     posted = post_samples(bridge)
     make_the_sandbox_echo(sandbox)
     post_own_deliveries(bridge)

@@ -13,7 +13,7 @@ import pytest
 from bridge import create_app
 from bridge.services import Services
 from bridge.sources.kind import SourceKind
-from bridge.sources.senders import signed_delivery, webhook_path
+from bridge.sources.senders import signed_request, webhook_path, with_query
 from bridge.sources.signatures.scheme import SealedScheme
 from bridge.store.engine import make_engine
 from bridge.store.tables import events
@@ -42,9 +42,9 @@ def test_a_signed_post_is_accepted_once(kind: SourceKind, database_url: str) -> 
     kind = example_kind(kind)
     secret = secret_of(kind)
     for number, path in enumerate(samples_of(kind), start=1):
-        body, signed = signed_delivery(kind.signature, path.read_bytes(), secret, time.time())
+        body, signed, query = signed_request(kind.signature, path.read_bytes(), secret, time.time())
         headers = {"Content-Type": kind.content_type, **signed, **sample_headers(kind, path)}
-        url = webhook_path(source.name, kind.signature, secret)
+        url = with_query(webhook_path(source.name, kind.signature, secret), query)
         assert client.post(url, data=body, headers=headers).status_code == 202
         assert client.post(url, data=body, headers=headers).status_code == 200
         assert count(services, events) == number

@@ -32,7 +32,7 @@ from bridge.config.settings import Settings, SourceSettings
 from bridge.pipeline.transform import Delivery, Mapped, map_event
 from bridge.sources.kind import SourceKind
 from bridge.sources.payload import parse_form
-from bridge.sources.senders import event_type_headers, signed_delivery
+from bridge.sources.senders import event_type_headers, signed_delivery, signed_request
 from bridge.sources.signatures import SignatureError
 from bridge.sources.signatures.scheme import (
     BodySignedScheme,
@@ -41,6 +41,7 @@ from bridge.sources.signatures.scheme import (
     SecretExample,
     SignatureScheme,
     TokenScheme,
+    verify_delivery,
 )
 from tests.conftest import ROOT
 from transforms import REGISTRY
@@ -120,13 +121,19 @@ def samples_of(kind: SourceKind) -> list[Path]:
 
 
 def check_delivery(
-    scheme: SignatureScheme, body: bytes, headers: Headers, token: str, now: float, secret: str = SECRET
+    scheme: SignatureScheme,
+    body: bytes,
+    headers: Headers,
+    token: str,
+    now: float,
+    secret: str = SECRET,
+    query: str = "",
 ) -> None:
-    """Verify a delivery as the receiver does, the source holding secret: a URL token, else the headers."""
+    """Verify a delivery as the receiver does, the source holding secret: a URL token, else headers, query."""
     if isinstance(scheme, TokenScheme) and scheme.in_path:
         scheme.verify_path_token(token, [secret])
     else:
-        scheme.verify(body, headers, [secret], now)
+        verify_delivery(scheme, body, headers, query, [secret], now)
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)
@@ -135,9 +142,9 @@ def test_signatures_round_trip_and_a_flipped_byte_fails(kind: SourceKind) -> Non
     kind, secret = example_kind(kind), secret_of(kind)
     now = time.time()
     for path in samples_of(kind):
-        body, signed = signed_delivery(kind.signature, path.read_bytes(), secret, now)
+        body, signed, query = signed_request(kind.signature, path.read_bytes(), secret, now)
         headers = Headers(signed)
-        check_delivery(kind.signature, body, headers, secret, now, secret)
+        check_delivery(kind.signature, body, headers, secret, now, secret, query)
         if isinstance(kind.signature, SealedScheme):
             # What the receiver stores: the sample as the provider sealed it, byte for byte.
             assert kind.signature.unseal(body, [secret]) == path.read_bytes()
@@ -159,7 +166,7 @@ def test_signatures_round_trip_and_a_flipped_byte_fails(kind: SourceKind) -> Non
         for index in offsets:
             flipped = body[:index] + bytes([body[index] ^ 0x01]) + body[index + 1 :]
             with pytest.raises(SignatureError):
-                kind.signature.verify(flipped, headers, [secret], now)
+                verify_delivery(kind.signature, flipped, headers, query, [secret], now)
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda kind: kind.name)

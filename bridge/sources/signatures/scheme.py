@@ -76,3 +76,34 @@ class SealedScheme(Protocol):
     def unseal(self, body: bytes, secrets: Sequence[str]) -> bytes: ...
 
     def seal(self, plain: bytes, secret: str) -> bytes: ...
+
+
+@runtime_checkable
+class UrlSignedScheme(Protocol):
+    """A scheme that signs the URL the provider posted to (Twilio, Plivo): it needs the request's query.
+
+    The public URL is configuration (behind a proxy the bridge cannot see it);
+    `query` is the raw query string of the request as received, without "?".
+    sign_request() returns the headers and the query a sender posts with.
+    """
+
+    def verify_request(
+        self, body: bytes, headers: HeaderLookup, query: str, secrets: Sequence[str], now: float
+    ) -> None: ...
+
+    def sign_request(self, body: bytes, secret: str, now: float) -> tuple[dict[str, str], str]: ...
+
+
+def verify_delivery(
+    scheme: SignatureScheme,
+    body: bytes,
+    headers: HeaderLookup,
+    query: str,
+    secrets: Sequence[str],
+    now: float,
+) -> None:
+    """Verify a delivery's signature; a URL-signed scheme also checks the query it was posted with."""
+    if isinstance(scheme, UrlSignedScheme):
+        scheme.verify_request(body, headers, query, secrets, now)
+    else:
+        scheme.verify(body, headers, secrets, now)
