@@ -7,8 +7,8 @@ URL (`/webhooks/ozonetel/<OZONETEL_WEBHOOK_SECRET>`, the default, or a header
 with `[sources.ozonetel.scheme] token_in = "header"`), and the account
 `Apikey` Ozonetel echoes in every callback, compared in constant time with
 the source's named secret `api_key` (`OZONETEL_API_KEY`). That key travels
-in every request and lands in the stored body (shown masked), so rotate it
-if a body leaks, pair the source with `allowed_ips`, and confirm a call over
+in every request (the bridge stores `[checked]` in its place once it has
+compared it), so rotate it if a request leaks, pair the source with `allowed_ips`, and confirm a call over
 Ozonetel's CDR API before acting on it.
 
 Payload (JSON assumed; a `data=` form field holding JSON is also seen,

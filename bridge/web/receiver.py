@@ -100,7 +100,7 @@ def _receive(source_name: str, path_token: str | None) -> Handled:
         verify(kind, source, body, path_token)
         body = unseal(kind, source, body)
         payload = parse(kind, body)
-        check_echo(kind, source, payload)
+        body, payload = checked_echo(kind, source, body, payload)
         answered = ask_handshake(kind, source, HandshakeRequest("POST", payload=payload))
         if answered is not None:
             return answered, source_name, "handshake"
@@ -167,14 +167,21 @@ def secrets_of(source: SourceSettings) -> SourceSecrets:
     return SourceSecrets(source.secrets, source.named_secrets)
 
 
-def check_echo(kind: SourceKind, source: SourceSettings, payload: Payload) -> None:
-    """Refuse with 401 a body whose echoed secret (Ozonetel's Apikey) is not the configured one."""
+def checked_echo(
+    kind: SourceKind, source: SourceSettings, body: bytes, payload: Payload
+) -> tuple[bytes, Payload]:
+    """Refuse with 401 a body whose echoed secret (Ozonetel's Apikey) is not the configured one.
+
+    Return the body and payload to store: a checked echo's secret replaced, so no
+    page, answer or export ever shows it.
+    """
     if kind.echo is None:
-        return
+        return body, payload
     try:
         kind.echo.check(payload, source.named_secrets)
     except SignatureError as error:
         raise Refusal(401, error.reason, error.message) from None
+    return kind.echo.scrubbed(payload)
 
 
 def source_label_of(source_name: str) -> str:

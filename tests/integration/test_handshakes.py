@@ -183,5 +183,7 @@ def test_ozonetel_with_a_wrong_or_missing_apikey_is_refused(
     assert OZONETEL_API_KEY not in caplog.text
     services = handshake_client.application.extensions["test_services"]
     with services.engine.connect() as connection:
-        stored = connection.execute(sa.select(events.c.headers)).scalar_one()
+        stored, body = connection.execute(sa.select(events.c.headers, events.c.body)).one()
     assert stored["X-Campaign-Note"] == MASKED, "a header holding a named secret is masked like a secret"
+    assert OZONETEL_API_KEY.encode() not in body, "the checked Apikey is not stored"
+    assert json.loads(body) == {**call, "Apikey": "[checked]"}

@@ -1,8 +1,9 @@
 """A named secret the provider echoes in a top-level field of the body: Ozonetel's `Apikey`.
 
 This is no signature: it covers no other byte and no time, and the secret
-travels (and is stored) with every delivery. It only adds to a token source
-that the sender knows one more thing. Compared in constant time, digests of
+travels with every delivery. It only adds to a token source that the sender
+knows one more thing. Once checked, the field is replaced (`scrubbed`), so
+the stored body, the console and the API never hold the key. Compared in constant time, digests of
 equal length, so neither the content nor the length leaks.
 """
 
@@ -15,6 +16,10 @@ from collections.abc import Mapping
 
 from bridge.sources.payload import Payload
 from bridge.sources.signatures.errors import SignatureError
+
+
+# What the stored body holds in place of the echoed secret.
+CHECKED = "[checked]"
 
 
 class EchoedField:
@@ -36,6 +41,11 @@ class EchoedField:
                 f"bad_{self.secret_name}",
                 f"the body's {self.field} is not the {self.secret_name} configured for this source",
             )
+
+    def scrubbed(self, payload: Payload) -> tuple[bytes, Payload]:
+        """Return a checked delivery's body and payload with the echoed secret replaced, for storing."""
+        kept = {**payload, self.field: CHECKED}
+        return json.dumps(kept, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), kept
 
     def stamp(self, body: bytes, named: Mapping[str, str]) -> bytes:
         """Return a JSON body with the configured secret in the field, as the provider would send it."""
