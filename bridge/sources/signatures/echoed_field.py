@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from bridge.sources.payload import Payload
 from bridge.sources.signatures.errors import SignatureError
 
-
 # What the stored body holds in place of the echoed secret.
 CHECKED = "[checked]"
 
