@@ -25,18 +25,16 @@ response. Field names are from third-party docs of the decrypted response.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from decimal import Decimal
 
+from bridge.sources.formats import rupees
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, parse_form
 from bridge.sources.signatures.ccavenue_aes import CcavenueEncryptedResponse
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import composite_key, text
+from bridge.sources.values import composite_key, form_value, formatted, text
 
 CONTENT_TYPE = "application/x-www-form-urlencoded"
-AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,2})?")
 
 ORDER_VALUES = (
     "order_id",
@@ -74,34 +72,13 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one decrypted CCAvenue order status."""
     if event_type not in EVENT_VALUES:
         raise TransformError(f"ccavenue has no transform for {event_type!r}")
-    if _field(payload, "order_id") is None:
+    if form_value(payload, "order_id", null_text=True) is None:
         raise TransformError("the response has no order_id")
-    values: dict[str, str | None] = {name: _field(payload, name) for name in AS_SENT}
-    values["amount"] = _amount(payload)
+    values: dict[str, str | None] = {name: form_value(payload, name, null_text=True) for name in AS_SENT}
+    values["amount"] = formatted(rupees, form_value(payload, "amount", null_text=True), "amount")
     return [values]
 
 
-def rupees(value: str) -> str:
-    """Return CCAvenue's rupee text with two decimals: '100' -> '100.00'; refuse anything else."""
-    if not AMOUNT.fullmatch(value.strip()):
-        raise ValueError(f"{value!r} is not an amount in rupees with at most two decimals")
-    return f"{Decimal(value.strip()):.2f}"
-
-
-def _field(payload: Payload, name: str) -> str | None:
-    """Return a response field, None when absent, blank or CCAvenue's 'null'."""
-    value = (text(payload.get(name)) or "").strip()
-    return value if value and value.lower() != "null" else None
-
-
-def _amount(payload: Payload) -> str | None:
-    value = _field(payload, "amount")
-    if value is None:
-        return None
-    try:
-        return rupees(value)
-    except ValueError as error:
-        raise TransformError(f"amount: {error}") from None
 
 
 SOURCE = SourceKind(

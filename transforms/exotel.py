@@ -32,18 +32,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from bridge.sources.formats import utc_from_ist
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, body_hash_key, parse_form, parse_json_object
 from bridge.sources.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import required_text, text
+from bridge.sources.values import formatted, required_text, text
 
 FORM = "application/x-www-form-urlencoded"
-# Exotel writes its times in India time without saying so (our assumption, unconfirmed).
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
 CALL_VALUES = (
     "call_sid",
     "status",
@@ -105,14 +103,7 @@ def _field(payload: Payload, name: str) -> str | None:
 
 def _time(payload: Payload, name: str) -> str | None:
     """Return an Exotel time (India time, 'YYYY-MM-DD HH:MM:SS') as LeadSquared's UTC time."""
-    value = _field(payload, name)
-    if value is None:
-        return None
-    try:
-        moment = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
-    except ValueError:
-        raise TransformError(f"{name}: {value!r} is not a 'YYYY-MM-DD HH:MM:SS' time") from None
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return formatted(utc_from_ist, _field(payload, name), name)
 
 
 def configure(scheme: Mapping[str, Any]) -> SourceKind:

@@ -100,14 +100,17 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
     """Return the named values of one Paytm payment status webhook."""
     if event_type not in EVENT_VALUES:
         raise TransformError(f"paytm has no transform for {event_type!r}")
-    values: dict[str, str | None] = {name: _field(payload, field) for name, field in FIELDS.items()}
+    values: dict[str, str | None] = {
+        name: form_value(payload, field, null_text=True) for name, field in FIELDS.items()
+    }
     if values["txn_id"] is None:
         raise TransformError("the form has no TXNID")
-    amount = _field(payload, "TXNAMOUNT")
+    amount = form_value(payload, "TXNAMOUNT", null_text=True)
     if amount is None:
         raise TransformError("the form has no TXNAMOUNT")
     values["amount"] = formatted(rupees, amount, "TXNAMOUNT")
-    values["txn_date"] = formatted(_utc_from_txndate, _field(payload, "TXNDATE"), "TXNDATE")
+    txn_date = form_value(payload, "TXNDATE", null_text=True)
+    values["txn_date"] = formatted(_utc_from_txndate, txn_date, "TXNDATE")
     return [values]
 
 
@@ -115,11 +118,6 @@ def _utc_from_txndate(value: str) -> str:
     """Return Paytm's India-time TXNDATE, its fraction of a second dropped, as LeadSquared's UTC time."""
     return utc_from_ist(FRACTION.sub("", value.strip()))
 
-
-def _field(payload: Payload, name: str) -> str | None:
-    """Return a form field, None when absent, blank or Paytm's "null"."""
-    value = form_value(payload, name)
-    return None if value is None or value.strip().lower() == "null" else value
 
 
 SOURCE = SourceKind(

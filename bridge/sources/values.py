@@ -23,10 +23,15 @@ def text(value: Any) -> str | None:
     return as_text(value)
 
 
-def form_value(payload: Mapping[str, Any], name: str) -> str | None:
-    """Return a form field's text, None when absent or blank (gateways post unused fields empty)."""
+def form_value(payload: Mapping[str, Any], name: str, null_text: bool = False) -> str | None:
+    """Return a form field's text, None when absent or blank (gateways post unused fields empty).
+
+    null_text: the text "null" (any case) is absent too, as Paytm and CCAvenue write it.
+    """
     value = text(payload.get(name))
-    return value if value and value.strip() else None
+    if not value or not value.strip() or (null_text and value.strip().lower() == "null"):
+        return None
+    return value
 
 
 def required_text(entity: Mapping[str, Any], key: str, path: str = "") -> str:
