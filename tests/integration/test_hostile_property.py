@@ -18,7 +18,14 @@ from bridge.store.engine import make_engine
 from bridge.store.tables import events
 from tests.conftest import OPENED_ENGINES
 from tests.support import count
-from tests.unit.test_contract import KINDS, SECRET, example_kind, example_settings, example_source, samples_of
+from tests.unit.test_contract import (
+    KINDS,
+    example_kind,
+    example_settings,
+    example_source,
+    samples_of,
+    secret_of,
+)
 from transforms import REGISTRY
 
 # Bounded so the suite stays quick; no deadline: on a shared machine a slow example is not a bug.
@@ -117,13 +124,13 @@ def test_no_generated_delivery_gets_a_5xx_and_a_refused_one_stores_nothing(
     headers = Headers({"Content-Type": data.draw(st.sampled_from([configured.content_type, "text/plain"]))})
     if sign:
         try:
-            body, signed = signed_delivery(configured.signature, body, SECRET, time.time())
+            body, signed = signed_delivery(configured.signature, body, secret_of(kind), time.time())
             headers.update(signed)
         except ValueError:
             pass  # PayU signs fields, so a body that is not a form cannot be signed: it goes unsigned.
     for name, value in extra:
         headers.add(name, value)
-    url = webhook_path(source.name, configured.signature, SECRET)
+    url = webhook_path(source.name, configured.signature, secret_of(kind))
     before = count(services, events)
     try:
         answer = client.post(url, data=body, headers=headers)
@@ -167,7 +174,7 @@ def test_odd_values_in_every_header_a_kind_reads_never_get_a_5xx(database_url: s
     for kind in KINDS:
         configured, source = example_kind(kind), example_source(kind)
         body, signed = signed_delivery(
-            configured.signature, samples_of(kind)[0].read_bytes(), SECRET, time.time()
+            configured.signature, samples_of(kind)[0].read_bytes(), secret_of(kind), time.time()
         )
         names = [*signed, *([configured.event_type_header] if configured.event_type_header else [])]
         for name in names:
@@ -175,9 +182,8 @@ def test_odd_values_in_every_header_a_kind_reads_never_get_a_5xx(database_url: s
                 headers = Headers({"Content-Type": configured.content_type, **signed})
                 headers[name] = value
                 before = count(services, events)
-                answer = client.post(
-                    webhook_path(source.name, configured.signature, SECRET), data=body, headers=headers
-                )
+                url = webhook_path(source.name, configured.signature, secret_of(kind))
+                answer = client.post(url, data=body, headers=headers)
                 assert answer.status_code < 500, (kind.name, name, value[:20], answer.get_data(as_text=True))
                 if answer.status_code >= 300:
                     assert count(services, events) == before

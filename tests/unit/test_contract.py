@@ -79,6 +79,14 @@ def covered_offsets(kind: SourceKind, scheme: FieldSignedScheme, body: bytes) ->
     return offsets
 
 
+def example_environ() -> dict[str, str]:
+    """Return the variables bridge.example.toml names: each source's secret, as its kind takes one, and
+    every named secret (NAMED_SECRET: the Apikey the Ozonetel sample echoes)."""
+    names = load_settings(ROOT / "bridge.example.toml", {}, REGISTRY, require_secrets=False).sources
+    secrets = {source.secret_env: secret_of(REGISTRY.get(source.kind)) for source in names.values()}
+    return secrets | {env: NAMED_SECRET for source in names.values() for env in source.secret_envs.values()}
+
+
 @functools.cache
 def example_settings(**environ: str) -> Settings:
     """Load bridge.example.toml with a secret for every source it names, each source switched on.
@@ -88,10 +96,7 @@ def example_settings(**environ: str) -> Settings:
     environment (Settings is frozen and no test changes it): validating the
     example is most of this tier's time.
     """
-    names = load_settings(ROOT / "bridge.example.toml", {}, REGISTRY, require_secrets=False).sources
-    secrets = {source.secret_env: secret_of(REGISTRY.get(source.kind)) for source in names.values()}
-    secrets |= {env: NAMED_SECRET for source in names.values() for env in source.secret_envs.values()}
-    settings = load_settings(ROOT / "bridge.example.toml", {**secrets, **environ}, REGISTRY)
+    settings = load_settings(ROOT / "bridge.example.toml", {**example_environ(), **environ}, REGISTRY)
     sources = {name: replace(source, enabled=True) for name, source in settings.sources.items()}
     return replace(settings, sources=sources)
 
