@@ -60,7 +60,7 @@ def test_the_fact_sheets_vector_is_accepted_once(
     secret_env = f"{source_name.upper()}_WEBHOOK_SECRET"
     client, services = example_client(database_url, **{secret_env: secret})
     # The receiver reads the clock once per delivery: Calendly's vector was signed in 2023.
-    monkeypatch.setattr("bridge.web.receiver.time.time", lambda: float(signed_at))
+    monkeypatch.setattr("bridge.web.checks.time.time", lambda: float(signed_at))
     headers = {"Content-Type": "application/json", **sent}
     first = client.post(f"/webhooks/{source_name}", data=body, headers=headers)
     again = client.post(f"/webhooks/{source_name}", data=body, headers=headers)
