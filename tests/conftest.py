@@ -146,20 +146,28 @@ def postgres_template() -> Iterator[str]:
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh, migrated database: a SQLite file, or a new PostgreSQL database.
 
-    Both are copies of a database the session migrated once (sqlite_template, postgres_template).
+    Both are copies of a database the session migrated once (sqlite_template, postgres_template),
+    except for a test marked `migrated_here`, whose own database is migrated from nothing.
     """
+    here = request.node.get_closest_marker("migrated_here") is not None
     if request.param == "sqlite":
-        template: Path = request.getfixturevalue("sqlite_template")
-        shutil.copyfile(template, tmp_path / "bridge.db")
-        yield f"sqlite:///{tmp_path}/bridge.db"
+        path = tmp_path / "bridge.db"
+        if here:
+            migrate(f"sqlite:///{path}")
+        else:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         close_opened()
         return
-    template_name: str = request.getfixturevalue("postgres_template")
+    template = "template1" if here else request.getfixturevalue("postgres_template")
     admin = sa.create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     name = f"lsqb_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {template_name}")
-    yield admin.url.set(database=name).render_as_string(hide_password=False)
+        connection.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {template}")
+    url = admin.url.set(database=name).render_as_string(hide_password=False)
+    if here:
+        migrate(url)
+    yield url
     close_opened()
     with admin.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
