@@ -20,6 +20,7 @@ from bridge.services import Services
 from bridge.store.engine import make_engine
 from bridge.store.migrate import upgrade_to_head
 from tests.support import RAZORPAY_SECRET
+from tests.turns import turn
 from transforms import REGISTRY
 
 POSTGRES_ENV = "BRIDGE_TEST_POSTGRES_URL"
@@ -79,6 +80,25 @@ note = "Payment {payment_id} failed: {error_code} {error_description}"
 mx_Custom_1 = "payment_id"
 mx_Custom_6 = "error_code"
 """
+
+
+@pytest.fixture(autouse=True)
+def take_turns(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under xdist, run an `alone` test with no other test beside it (tests/turns.py); else do nothing."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    # The workers' temporary folders are siblings: their parent is this run's, shared by all.
+    with turn(tmp_path_factory.getbasetemp().parent, request.node.get_closest_marker("alone") is not None):
+        yield
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put every browser test in one xdist group: one Chromium at a time, and one writer per screenshot."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 def postgres_admin_url() -> str:
@@ -206,6 +226,9 @@ def bridge_environ(database_url: str, sandbox: SandboxServer | None, **extra: st
         "DATABASE_URL": database_url,
         "RAZORPAY_WEBHOOK_SECRET": RAZORPAY_SECRET,
         "BRIDGE_ERASURE_KEY": ERASURE_KEY,
+        # A port of its own for every worker's /metrics (0: the system picks one), not the default 9101
+        # that workers of tests running at once (xdist, other checkouts) would fight over.
+        "WORKER_METRICS_PORT": "0",
     }
     if sandbox is not None:
         environ.update(

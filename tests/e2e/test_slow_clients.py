@@ -23,7 +23,7 @@ from tests.conftest import ROOT, TEST_CONFIG, bridge_environ, make_services, pos
 from tests.e2e.test_processes import free_port, start, wait_until
 from tests.support import body_of, payment_event, razorpay_headers
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 READ_TIMEOUT_SECONDS = 1
 SHORT_READ_TIMEOUT = TEST_CONFIG.replace(
