@@ -25,8 +25,9 @@ def problems(browser: webdriver.Chrome) -> list[str]:
     ]
 
 
+# The browser comes last so that it quits first (see test_erasure_browser.py).
 def test_a_person_logs_in_and_reads_every_page_without_a_csp_breach(
-    browser: webdriver.Chrome, admin: str
+    admin: str, browser: webdriver.Chrome
 ) -> None:
     """The login form works in a real browser and every page renders its stylesheet with no CSP complaint."""
     browser.get(f"{admin}/")

@@ -28,8 +28,10 @@ def erased_events(services: Services) -> int:
         return int(connection.execute(query).scalar_one())
 
 
+# The browser comes last so that it quits first: its idle keep-alive connections would hold the
+# admin process's graceful stop for gunicorn's keepalive (5 s).
 def test_an_operator_erases_a_persons_payloads_from_the_console(
-    browser: webdriver.Chrome, admin: str, services: Services, sandbox: SandboxServer
+    admin: str, services: Services, sandbox: SandboxServer, browser: webdriver.Chrome
 ) -> None:
     """Form, confirmation with the email masked, erasure: the page says how many, the store agrees."""
     make_history(services, sandbox)  # five events of one lead, transformed by a worker: hashes recorded
