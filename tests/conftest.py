@@ -194,6 +194,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin.dispose()
 
 
+# For a process test (e2e) whose store-specific behaviour the integration tier already covers on
+# both stores: it runs on PostgreSQL, the production store, alone.
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+
+
 def close_opened() -> None:
     """Close every engine and reader the test opened."""
     for wired in OPENED_SERVICES:

@@ -7,10 +7,13 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.conftest import POSTGRES_ONLY
 from tests.e2e.browser import screenshot
 from tests.e2e.conftest import PASSWORD
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+# PostgreSQL alone: the pages' queries run on both stores in tests/integration/admin; this adds the
+# browser (login, stylesheet, CSP) and the admin process.
+pytestmark = [pytest.mark.slow, pytest.mark.browser, POSTGRES_ONLY]
 PAGES = {"overview": "/", "attention": "/attention", "events": "/events", "accounts": "/accounts"}
 
 

@@ -12,12 +12,15 @@ from bridge.sandbox import SandboxServer
 from bridge.services import Services
 from bridge.store.audit import latest_entries
 from bridge.store.tables import events
+from tests.conftest import POSTGRES_ONLY
 from tests.e2e.browser import screenshot
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.test_admin_browser import problems
 from tests.integration.admin.scenario import EMAIL, make_history
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+# PostgreSQL alone: erasure's queries run on both stores in test_erasure.py and
+# admin/test_erasure_routes.py; this adds the browser and the admin process.
+pytestmark = [pytest.mark.slow, pytest.mark.browser, POSTGRES_ONLY]
 WAIT_SECONDS = 30
 
 
