@@ -24,8 +24,12 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# The tests spread over TEST_WORKERS pytest-xdist processes: most wait on sockets, processes and the
+# database, not the CPU, so more workers than cores still pay. Tests marked `alone` run with nothing
+# beside them (tests/turns.py). TEST_WORKERS=0 runs them one at a time.
+TEST_WORKERS ?= 4
 test: lint browser
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadgroup
 
 # The browser tests drive Debian's Chromium through Debian's chromedriver; nothing downloads a browser of
 # its own. Installed here when missing and we can (root with apt-get, as CI is); otherwise they are skipped.

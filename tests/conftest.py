@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from bridge.services import Services
 from bridge.store.engine import make_engine
 from bridge.store.migrate import upgrade_to_head
 from tests.support import RAZORPAY_SECRET
+from tests.turns import turn
 from transforms import REGISTRY
 
 POSTGRES_ENV = "BRIDGE_TEST_POSTGRES_URL"
@@ -80,11 +82,32 @@ mx_Custom_6 = "error_code"
 """
 
 
+@pytest.fixture(autouse=True)
+def take_turns(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Under xdist, run an `alone` test with no other test beside it (tests/turns.py); else do nothing."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        yield
+        return
+    # The workers' temporary folders are siblings: their parent is this run's, shared by all.
+    with turn(tmp_path_factory.getbasetemp().parent, request.node.get_closest_marker("alone") is not None):
+        yield
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own, which reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put every browser test in one xdist group: one Chromium at a time, and one writer per screenshot."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def postgres_admin_url() -> str:
     """Return the PostgreSQL URL CI provides, or skip the test saying how to run it."""
     url = os.environ.get(POSTGRES_ENV)
     if not url:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (bash .ci/run sets it)")
+    if url in REACHABLE:
+        return REACHABLE[url]
     probe = sa.create_engine(normalize_database_url(url), poolclass=sa.pool.NullPool)
     try:
         with probe.connect():
@@ -93,33 +116,89 @@ def postgres_admin_url() -> str:
         pytest.skip(f"PostgreSQL at {POSTGRES_ENV} is not reachable: {error.orig}")
     finally:
         probe.dispose()
-    return normalize_database_url(url)
+    REACHABLE[url] = normalize_database_url(url)
+    return REACHABLE[url]
+
+
+# The server answered once: the hundreds of PostgreSQL tests do not each probe it again.
+REACHABLE: dict[str, str] = {}
+
+
+def migrate(url: str) -> None:
+    """Bring a database to the latest migration, as `python -m bridge migrate` does."""
+    engine = make_engine(url)
+    upgrade_to_head(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session (and xdist worker); each test gets a copy of it."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "bridge.db"
+    migrate(f"sqlite:///{path}")
+    # The last connection closed checkpointed the WAL into the file: the file alone is the database.
+    assert not path.with_name("bridge.db-wal").exists()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated once per session; each test's database is created from it.
+
+    `CREATE DATABASE ... TEMPLATE` copies the migrated schema (and the planner's statistics) in
+    a fraction of the time the migrations take. The name is unique, so sessions running at once
+    (xdist workers, other checkouts) each copy their own template, which nobody is connected to.
+    """
+    admin = sa.create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    name = f"lsqb_template_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+    try:
+        migrate(admin.url.set(database=name).render_as_string(hide_password=False))
+        yield name
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated database: a SQLite file, or a new PostgreSQL database."""
+    """A fresh, migrated database: a SQLite file, or a new PostgreSQL database.
+
+    Both are copies of a database the session migrated once (sqlite_template, postgres_template),
+    except for a test marked `migrated_here`, whose own database is migrated from nothing.
+    """
+    here = request.node.get_closest_marker("migrated_here") is not None
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/bridge.db"
-        engine = make_engine(url)
-        upgrade_to_head(engine)
-        engine.dispose()
-        yield url
+        path = tmp_path / "bridge.db"
+        if here:
+            migrate(f"sqlite:///{path}")
+        else:
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
         close_opened()
         return
+    template = "template1" if here else request.getfixturevalue("postgres_template")
     admin = sa.create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     name = f"lsqb_test_{uuid.uuid4().hex[:12]}"
     with admin.connect() as connection:
-        connection.exec_driver_sql(f"CREATE DATABASE {name}")
+        connection.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE {template}")
     url = admin.url.set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade_to_head(engine)
-    engine.dispose()
+    if here:
+        migrate(url)
     yield url
     close_opened()
     with admin.connect() as connection:
         connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     admin.dispose()
+
+
+# For a process test (e2e) whose store-specific behaviour the integration tier already covers on
+# both stores: it runs on PostgreSQL, the production store, alone.
+POSTGRES_ONLY = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 
 
 def close_opened() -> None:
@@ -154,6 +233,9 @@ def bridge_environ(database_url: str, sandbox: SandboxServer | None, **extra: st
         "DATABASE_URL": database_url,
         "RAZORPAY_WEBHOOK_SECRET": RAZORPAY_SECRET,
         "BRIDGE_ERASURE_KEY": ERASURE_KEY,
+        # A port of its own for every worker's /metrics (0: the system picks one), not the default 9101
+        # that workers of tests running at once (xdist, other checkouts) would fight over.
+        "WORKER_METRICS_PORT": "0",
     }
     if sandbox is not None:
         environ.update(

@@ -7,10 +7,13 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.conftest import POSTGRES_ONLY
 from tests.e2e.browser import screenshot
 from tests.e2e.conftest import PASSWORD
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+# PostgreSQL alone: the pages' queries run on both stores in tests/integration/admin; this adds the
+# browser (login, stylesheet, CSP) and the admin process.
+pytestmark = [pytest.mark.slow, pytest.mark.browser, POSTGRES_ONLY]
 PAGES = {"overview": "/", "attention": "/attention", "events": "/events", "accounts": "/accounts"}
 
 
@@ -25,8 +28,9 @@ def problems(browser: webdriver.Chrome) -> list[str]:
     ]
 
 
+# The browser comes last so that it quits first (see test_erasure_browser.py).
 def test_a_person_logs_in_and_reads_every_page_without_a_csp_breach(
-    browser: webdriver.Chrome, admin: str
+    admin: str, browser: webdriver.Chrome
 ) -> None:
     """The login form works in a real browser and every page renders its stylesheet with no CSP complaint."""
     browser.get(f"{admin}/")

@@ -7,9 +7,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import POSTGRES_ONLY
 from tests.e2e.conftest import TOKEN, start_admin
 
-pytestmark = pytest.mark.slow
+# PostgreSQL alone: how the process listens and starts is no store's business; the console and API
+# run on both stores in tests/integration/admin.
+pytestmark = [pytest.mark.slow, POSTGRES_ONLY]
 
 
 def test_the_admin_process_listens_on_loopback_and_serves_console_and_api(admin: str, tmp_path: Path) -> None:

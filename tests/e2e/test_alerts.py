@@ -17,12 +17,14 @@ from bridge.sandbox import SandboxServer
 from bridge.services import Services
 from bridge.store.tables import account_state, alert_outbox
 from tests.alert_sink import alert_sink
-from tests.conftest import ROOT, TEST_CONFIG, bridge_environ, make_services, write_config
+from tests.conftest import POSTGRES_ONLY, ROOT, TEST_CONFIG, bridge_environ, make_services, write_config
 from tests.e2e.conftest import start_procfile
 from tests.e2e.test_processes import free_port, start, wait_until
 from tests.support import activity_rows, body_of, payment_event, razorpay_headers, sandbox_received
 
-pytestmark = pytest.mark.slow
+# PostgreSQL alone: what the store decides here (each alert written once, however many evaluators
+# race) tests/integration/test_alerts.py checks on both stores; this adds the processes and the sink.
+pytestmark = [pytest.mark.slow, POSTGRES_ONLY]
 
 ALERTS = """
 [alerts]

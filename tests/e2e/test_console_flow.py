@@ -30,7 +30,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from bridge.sandbox import SandboxSettings
-from tests.conftest import ROOT, TEST_CONFIG, bridge_environ, write_config
+from tests.conftest import POSTGRES_ONLY, ROOT, TEST_CONFIG, bridge_environ, write_config
 from tests.e2e.browser import artifacts_dir, screenshot
 from tests.e2e.conftest import PASSWORD, TOKEN
 from tests.e2e.console import (
@@ -48,7 +48,9 @@ from tests.e2e.console import (
 from tests.e2e.test_processes import free_port, start, wait_until
 from tests.support import add_fault, payment_event, sandbox_received
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+# PostgreSQL alone: the console's queries and actions (filters, replays, retries, pauses) run on
+# both stores in tests/integration/admin and test_operate_*.py; this adds the browser and processes.
+pytestmark = [pytest.mark.slow, pytest.mark.browser, POSTGRES_ONLY]
 
 DOCS_ENV = "BRIDGE_WRITE_DOCS_SCREENSHOTS"
 # Screenshot taken -> the README's image it becomes.

@@ -12,12 +12,15 @@ from bridge.sandbox import SandboxServer
 from bridge.services import Services
 from bridge.store.audit import latest_entries
 from bridge.store.tables import events
+from tests.conftest import POSTGRES_ONLY
 from tests.e2e.browser import screenshot
 from tests.e2e.conftest import PASSWORD
 from tests.e2e.test_admin_browser import problems
 from tests.integration.admin.scenario import EMAIL, make_history
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser]
+# PostgreSQL alone: erasure's queries run on both stores in test_erasure.py and
+# admin/test_erasure_routes.py; this adds the browser and the admin process.
+pytestmark = [pytest.mark.slow, pytest.mark.browser, POSTGRES_ONLY]
 WAIT_SECONDS = 30
 
 
@@ -28,8 +31,10 @@ def erased_events(services: Services) -> int:
         return int(connection.execute(query).scalar_one())
 
 
+# The browser comes last so that it quits first: its idle keep-alive connections would hold the
+# admin process's graceful stop for gunicorn's keepalive (5 s).
 def test_an_operator_erases_a_persons_payloads_from_the_console(
-    browser: webdriver.Chrome, admin: str, services: Services, sandbox: SandboxServer
+    admin: str, services: Services, sandbox: SandboxServer, browser: webdriver.Chrome
 ) -> None:
     """Form, confirmation with the email masked, erasure: the page says how many, the store agrees."""
     make_history(services, sandbox)  # five events of one lead, transformed by a worker: hashes recorded

@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 from bridge.sandbox import SandboxServer
-from tests.conftest import ROOT, bridge_environ, write_config
+from tests.conftest import POSTGRES_ONLY, ROOT, bridge_environ, write_config
 
 
+# PostgreSQL alone: the worker refuses while it loads its settings, before it reads any store.
+@POSTGRES_ONLY
 def test_a_worker_without_its_erasure_key_exits_2_naming_the_variable(
     tmp_path: Path, database_url: str, sandbox: SandboxServer
 ) -> None:

@@ -26,7 +26,7 @@ from tests.conftest import ROOT, TEST_CONFIG, bridge_environ, make_services, wri
 from tests.e2e.test_processes import free_port, wait_until
 from tests.support import activity_rows, post_payment, sandbox_received, settled
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 EVENTS, OPPORTUNITIES = 200, 20
 CALLS_PER_WINDOW, WINDOW_SECONDS = 25, 5.0

@@ -27,7 +27,8 @@ from tests.e2e.test_processes import free_port, start, wait_until
 from tests.e2e.wire import chunked, request_bytes, send_raw
 from tests.support import body_of, payment_event, razorpay_headers
 
-pytestmark = pytest.mark.slow
+# One xdist worker starts each gunicorn once (the module-scoped fixture) for all of its requests.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("hostile_wire")]
 
 PATH = "/webhooks/razorpay"
 LIMIT = 65536  # TEST_CONFIG's max_body_bytes

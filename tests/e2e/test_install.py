@@ -17,7 +17,8 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.slow
+# One xdist worker builds the package once (the module-scoped fixture) and runs both tests.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("install")]
 
 # What a build reads: the metadata, the pins it turns into dependencies, and the two packages.
 BUILD_INPUTS = ("pyproject.toml", "requirements.txt", "bridge", "transforms")

@@ -23,12 +23,14 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.sandbox import SandboxServer
-from tests.conftest import TEST_CONFIG, bridge_environ, write_config
+from tests.conftest import POSTGRES_ONLY, TEST_CONFIG, bridge_environ, write_config
 from tests.e2e.conftest import PASSWORD, start_admin
 from tests.e2e.test_processes import free_port, start, wait_until
 from tests.support import add_fault, body_of, payment_event, razorpay_headers
 
-pytestmark = pytest.mark.slow
+# PostgreSQL alone: the store's gauges are read on both stores in tests/integration (test_monitoring.py,
+# admin/test_metrics_route.py); this adds the processes' own counters, which no store changes.
+pytestmark = [pytest.mark.slow, POSTGRES_ONLY]
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 WAIT_SECONDS = 30.0

@@ -191,9 +191,11 @@ def test_two_workers_one_killed_mid_burst_every_activity_once_long_before_the_le
 ) -> None:
     """SIGKILL one of two workers mid-burst: stale heartbeat, the other takes its rows: none twice."""
     # The lease is far beyond the deadline: only the heartbeat can bring the dead worker's rows back in time.
+    # Four calls a 2 s window keep the burst going well past the stale limit (20 calls, 10 s at least).
     config = (
         TEST_CONFIG.replace("claim_lease_seconds = 30", "claim_lease_seconds = 120")
         .replace("calls_per_window = 25", "calls_per_window = 4")
+        .replace("window_seconds = 5", "window_seconds = 2")
         .replace("max_attempts = 3", "max_attempts = 3\nheartbeat_seconds = 1\nworker_stale_seconds = 4")
     )
     sandbox = start_sandbox(SandboxSettings(latency_seconds=0.8))

@@ -161,6 +161,8 @@ def test_a_paused_or_busy_account_never_holds_back_another(engine: sa.Engine) ->
     assert outbox.claim_batch(engine, "w", now, 30, ["paused"]) is None
 
 
+# The server's activity counters (last_analyze) are not copied with a template database.
+@pytest.mark.migrated_here
 def test_migrating_gathers_statistics_and_the_worker_only_after_big_changes(engine: sa.Engine) -> None:
     """PostgreSQL's tables are analyzed at migration and again once a tenth changed; SQLite keeps none."""
     if is_sqlite(engine):

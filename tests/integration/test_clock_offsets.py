@@ -47,6 +47,7 @@ def most_in_any_window(arrivals: list[float], window: float) -> int:
     )
 
 
+@pytest.mark.alone
 def test_workers_with_offset_clocks_keep_any_window_within_the_limit(
     tmp_path: Path, database_url: str, strict_sandbox: SandboxServer
 ) -> None:

@@ -328,6 +328,7 @@ def test_without_a_key_field_unknown_outcomes_wait_for_an_operator(
     assert len(sandbox_received(sandbox.url)["calls"]) == 1
 
 
+@pytest.mark.alone
 def test_the_limiter_never_lets_more_than_the_limit_into_a_window(tmp_path: Path, database_url: str) -> None:
     """Forty opportunities against a 5-per-second sandbox: forty calls, no 429, none over the limit."""
     from bridge.sandbox import SandboxSettings, start_sandbox

@@ -306,6 +306,7 @@ def test_a_rate_limited_lookup_waits_and_lowers_the_limit(
         assert connection.execute(sa.select(account_state.c.calls_per_window)).scalar_one() == 10
 
 
+@pytest.mark.alone
 def test_lookups_count_against_the_account_rate_limit(tmp_path: Path, database_url: str) -> None:
     """Three two-step look-ups and their deliveries against a 2-per-second sandbox: no window over 2."""
     with start_sandbox(SandboxSettings(calls_per_window=2, window_seconds=1.0)) as strict:

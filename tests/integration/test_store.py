@@ -22,6 +22,7 @@ from bridge.store.migrate import SchemaNotCurrent, ensure_current, upgrade_to_he
 from bridge.store.tables import account_state, events, metadata, rate_calls
 
 
+@pytest.mark.migrated_here
 def test_migrations_bring_a_fresh_database_to_head(database_url: str) -> None:
     """The fixture's migrated database is current, and migrating again changes nothing."""
     engine = make_engine(database_url)

@@ -326,6 +326,7 @@ def test_health_answers_ok(sandbox: SandboxServer) -> None:
     assert answer.json() == {"status": "ok"}
 
 
+@pytest.mark.alone
 def test_latency_overlaps_concurrent_calls() -> None:
     """Ten concurrent calls all arrive before the first 0.5 s answer would have left."""
     with start_sandbox(SandboxSettings(latency_seconds=0.5)) as sandbox:
