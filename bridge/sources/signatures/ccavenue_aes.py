@@ -30,10 +30,8 @@ import hashlib
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
 from bridge.sources.payload import parse_form
+from bridge.sources.signatures import aes_cbc
 from bridge.sources.signatures.errors import SignatureError
 from bridge.sources.signatures.scheme import HeaderLookup
 
@@ -93,18 +91,12 @@ def cipher_key(working_key: str) -> bytes:
 
 def encrypt(plain: bytes, working_key: str) -> bytes:
     """Return plain encrypted as CCAvenue does: AES-128-CBC, the kit's fixed IV, PKCS#7."""
-    padder = padding.PKCS7(BLOCK_BYTES * 8).padder()
-    padded = padder.update(plain) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(cipher_key(working_key)), modes.CBC(IV)).encryptor()
-    return encryptor.update(padded) + encryptor.finalize()
+    return aes_cbc.encrypt(plain, cipher_key(working_key), IV)
 
 
 def decrypt(ciphertext: bytes, working_key: str) -> bytes:
     """Return the plaintext of CCAvenue's ciphertext; ValueError when the padding is wrong."""
-    decryptor = Cipher(algorithms.AES(cipher_key(working_key)), modes.CBC(IV)).decryptor()
-    padded = decryptor.update(ciphertext) + decryptor.finalize()
-    unpadder = padding.PKCS7(BLOCK_BYTES * 8).unpadder()
-    return unpadder.update(padded) + unpadder.finalize()
+    return aes_cbc.decrypt(ciphertext, cipher_key(working_key), IV)
 
 
 def _decrypt(ciphertext: bytes, working_key: str) -> tuple[bytes, dict[str, str]] | None:

@@ -10,9 +10,7 @@ import secrets as random_source
 import string
 from collections.abc import Mapping, Sequence
 
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
+from bridge.sources.signatures import aes_cbc
 from bridge.sources.signatures.form_field import FormFieldSignature
 
 # Paytm's library encrypts with this fixed IV, so equal hashes give equal ciphertexts; the salt varies them.
@@ -101,10 +99,8 @@ def salted_hash(values: str, salt: str) -> str:
 
 def checksum(fields: Mapping[str, str], key: str, salt: str) -> str:
     """Return the CHECKSUMHASH of these fields under a merchant key with a given salt (tests pin the salt)."""
-    padder = padding.PKCS7(128).padder()
-    padded = padder.update(salted_hash(signed_values(fields), salt).encode()) + padder.finalize()
-    encryptor = Cipher(algorithms.AES(key.encode("utf-8")), modes.CBC(IV)).encryptor()
-    return base64.b64encode(encryptor.update(padded) + encryptor.finalize()).decode("ascii")
+    inner = salted_hash(signed_values(fields), salt).encode()
+    return base64.b64encode(aes_cbc.encrypt(inner, key.encode("utf-8"), IV)).decode("ascii")
 
 
 def _matches_under(values: str, ciphertext: bytes, key: str) -> bool:
@@ -112,11 +108,9 @@ def _matches_under(values: str, ciphertext: bytes, key: str) -> bool:
     key_bytes = key.encode("utf-8")
     if len(key_bytes) not in KEY_LENGTHS:
         return False
-    decryptor = Cipher(algorithms.AES(key_bytes), modes.CBC(IV)).decryptor()
-    padded = decryptor.update(ciphertext) + decryptor.finalize()
-    unpadder = padding.PKCS7(128).unpadder()
+    padded = aes_cbc.decrypt_padded(ciphertext, key_bytes, IV)
     try:
-        inner = unpadder.update(padded) + unpadder.finalize()
+        inner = aes_cbc.unpad(padded)
     except ValueError:
         # Bad padding goes on to the same hash and comparison as a wrong hash: the answer and
         # its timing must not tell a sender which of the two it was (a padding oracle).
