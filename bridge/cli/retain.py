@@ -16,7 +16,7 @@ from bridge.cli.output import as_json, table
 
 
 @click.command(short_help="erase payloads and delete records past their retention now (--dry-run: count)")
-@click.option("--dry-run", is_flag=True, help="only count, per source, what would be erased and deleted")
+@click.option("--dry-run", is_flag=True, help="only count what would be erased and deleted")
 @click.option("--yes", is_flag=True, help="purge without asking")
 @click.option("--json", "as_json_output", is_flag=True, help="print JSON for a script")
 @click.pass_obj
@@ -25,19 +25,27 @@ def purge(environ: Mapping[str, str], /, dry_run: bool, yes: bool, as_json_outpu
 
     Finished events older than retain_payload_days lose their body and
     headers; those older than retain_events_days are deleted with their
-    activities and calls. Events still in flight are never touched.
+    activities and calls. Events still in flight are never touched. Expired
+    look-up cache entries, sent alerts and ended jobs older than
+    retain_events_days, and audit entries older than retain_audit_days go too.
     """
-    from bridge.operate.retention import Purged, purge_now, purge_plan
+    from bridge.operate.retention import Purged, other_rows_plan, purge_now, purge_plan
 
     wired = open_services(environ)
-    plan = purge_plan(wired, time.time())
-    if as_json_output and (dry_run or not plan):
-        click.echo(as_json(plan))
+    now = time.time()
+    plan, other = purge_plan(wired, now), other_rows_plan(wired, now)
+    nothing_due = not plan and not other.rows
+    if as_json_output and (dry_run or nothing_due):
+        click.echo(as_json({"sources": plan, "other_rows": other}))
         return 0
     if not as_json_output:
         rows = [(item.source, item.payloads, item.events) for item in plan]
         table(["SOURCE", "PAYLOADS TO ERASE", "EVENTS TO DELETE"], rows or [("(none due)", 0, 0)])
-    if dry_run or not plan:
+        click.echo(
+            f"besides events: {other.lookups} expired look-ups, {other.alerts} alerts, {other.jobs} jobs "
+            f"and {other.audit_entries} audit entries to delete"
+        )
+    if dry_run or nothing_due:
         return 0
     if not yes:
         click.confirm("purge them now?", abort=True, err=True)
@@ -45,7 +53,7 @@ def purge(environ: Mapping[str, str], /, dry_run: bool, yes: bool, as_json_outpu
     def progress(done: Purged) -> None:
         click.echo(
             f"\r{done.payloads} payloads erased, {done.events} events and {done.activities} activities "
-            f"deleted, {done.calls} calls deleted",
+            f"deleted, {done.calls} calls and {done.other_rows} other rows deleted",
             nl=False,
             err=True,
         )

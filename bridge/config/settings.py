@@ -190,6 +190,9 @@ class RetentionSettings:
     retain_payload_days: int = 30
     # A finished event, its activities and their calls are deleted this long after (a year of records).
     retain_events_days: int = 400
+    # The audit log (operators' actions and logins) is deleted this long after each entry: the
+    # DPDP Rules ask for a year of access logs.
+    retain_audit_days: int = 400
     erasure_key_env: str = ERASURE_KEY_ENV
     # The key first, then earlier ones an erasure still searches with after a rotation.
     erasure_keys: tuple[str, ...] = field(default=(), repr=False)

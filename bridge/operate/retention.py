@@ -1,5 +1,9 @@
 """Retention: finished events' payloads erased after retain_payload_days, their records deleted later.
 
+The rows that are not events go too (bridge/store/housekeeping.py): the
+look-up cache's expired entries, which hold a lead's email or phone, old
+alerts and jobs, and the audit log after retain_audit_days.
+
 The worker runs Purger as a chore: a few small batches a round, each its own
 short transaction, with a pause between them in which the webhooks' inserts
 take the store (on SQLite a transaction holds the write lock), and a look
@@ -12,13 +16,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import sqlalchemy as sa
 
 from bridge.config.settings import Settings
 from bridge.services import Services
-from bridge.store import retention
+from bridge.store import housekeeping, retention
+from bridge.store.housekeeping import Ages, Due
 from bridge.store.retention import Cutoff
 from bridge.store.tables import PayloadErasure
 
@@ -59,16 +64,38 @@ class Purged:
     events: int = 0  # events deleted, with their activities
     activities: int = 0
     calls: int = 0  # LeadSquared calls deleted by age
+    lookups: int = 0  # expired look-up cache entries deleted
+    alerts: int = 0  # sent or abandoned alerts deleted by age
+    jobs: int = 0  # ended operator jobs deleted by age
+    audit_entries: int = 0  # audit entries older than retain_audit_days deleted
 
     def add(self, other: Purged) -> None:
         """Add another batch's counts to these."""
-        for name in ("payloads", "completed", "events", "activities", "calls"):
+        for name in _COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def rows(self) -> int:
-        """Return how many events and calls were touched."""
-        return self.payloads + self.completed + self.events + self.calls
+        """Return how many events, calls and other rows were touched (activities go with their events)."""
+        return sum(getattr(self, name) for name in _COUNTS if name != "activities")
+
+    @property
+    def other_rows(self) -> int:
+        """Return how many rows besides events and calls were deleted."""
+        return self.lookups + self.alerts + self.jobs + self.audit_entries
+
+
+_COUNTS = tuple(counter.name for counter in fields(Purged))
+
+
+def ages(settings: Settings, now: float) -> Ages:
+    """Return the times before which the rows besides events are due."""
+    retention_settings = settings.retention
+    return Ages(
+        now=now,
+        records_before=now - retention_settings.retain_events_days * DAY_SECONDS,
+        audit_before=now - retention_settings.retain_audit_days * DAY_SECONDS,
+    )
 
 
 def purge_batch(engine: sa.Engine, settings: Settings, now: float, size: int = BATCH_SIZE) -> Purged:
@@ -92,7 +119,24 @@ def purge_batch(engine: sa.Engine, settings: Settings, now: float, size: int = B
         if old:
             deleted, activity_rows = retention.delete_events(connection, old)
             return Purged(events=deleted, activities=activity_rows)
-        return Purged(calls=retention.delete_old_calls(connection, now - days * DAY_SECONDS, size))
+        calls = retention.delete_old_calls(connection, now - days * DAY_SECONDS, size)
+        if calls:
+            return Purged(calls=calls)
+        return _housekeeping_batch(connection, ages(settings, now), size)
+
+
+def _housekeeping_batch(connection: sa.Connection, due: Ages, size: int) -> Purged:
+    """Delete one batch of the first kind of row besides events that is due; an empty Purged when none is."""
+    lookups = housekeeping.delete_expired_lookups(connection, due.now, size)
+    if lookups:
+        return Purged(lookups=lookups)
+    alerts = housekeeping.delete_old_alerts(connection, due.records_before, size)
+    if alerts:
+        return Purged(alerts=alerts)
+    jobs = housekeeping.delete_old_jobs(connection, due.records_before, size)
+    if jobs:
+        return Purged(jobs=jobs)
+    return Purged(audit_entries=housekeeping.delete_old_audit(connection, due.audit_before, size))
 
 
 @dataclass(frozen=True)
@@ -113,6 +157,12 @@ def purge_plan(services: Services, now: float) -> list[SourcePlan]:
         deleted = retention.count_events_due(connection, events_cutoffs(settings, sources, now))
     names = sorted(set(payloads) | set(deleted))
     return [SourcePlan(name, payloads[name], deleted[name]) for name in names]
+
+
+def other_rows_plan(services: Services, now: float) -> Due:
+    """Count the rows besides events a purge would delete now: the dry run's second part."""
+    with services.reader.connect() as connection:
+        return housekeeping.count_due(connection, ages(services.settings, now))
 
 
 def purge_now(
@@ -176,6 +226,10 @@ class Purger:
                     "events_deleted": did.events,
                     "activities_deleted": did.activities,
                     "calls_deleted": did.calls,
+                    "lookups_deleted": did.lookups,
+                    "alerts_deleted": did.alerts,
+                    "jobs_deleted": did.jobs,
+                    "audit_entries_deleted": did.audit_entries,
                 },
             )
         return bool(did.rows)

@@ -56,9 +56,13 @@ def test_purge_dry_run_counts_per_source_then_purge_erases_with_a_progress_line(
     delivered(client, services, "evt_P1", "evt_P2")
     status, out, _ = run(environ, capsys, "purge", "--dry-run")
     assert status == 0 and "(none due)" in out
+    assert "besides events: 0 expired look-ups, 0 alerts, 0 jobs and 0 audit entries to delete" in out
     age(services, 45)
     status, out, _ = run(environ, capsys, "purge", "--dry-run", "--json")
-    assert status == 0 and json.loads(out) == [{"source": "razorpay", "payloads": 2, "events": 0}]
+    assert status == 0 and json.loads(out) == {
+        "sources": [{"source": "razorpay", "payloads": 2, "events": 0}],
+        "other_rows": {"lookups": 0, "alerts": 0, "jobs": 0, "audit_entries": 0},
+    }
     with services.engine.connect() as connection:
         assert connection.execute(sa.select(sa.func.count()).where(events.c.body == b"")).scalar_one() == 0
     status, out, err = run(environ, capsys, "purge", "--yes")

@@ -11,20 +11,29 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from bridge.config.load import ConfigError
-from bridge.operate.retention import DAY_SECONDS, Purger, purge_now, purge_plan
+from bridge.leadsquared.activity import LeadLookup
+from bridge.operate.retention import DAY_SECONDS, Purger, other_rows_plan, purge_now, purge_plan
 from bridge.pipeline.transform import transform_received
 from bridge.pipeline.worker import Worker
 from bridge.sandbox import SandboxServer
 from bridge.services import Services
 from bridge.store.accounts import pause_account
+from bridge.store.audit import AuditEntry, write_audit
+from bridge.store.jobs import insert_job
+from bridge.store.lookups import cache_opportunity
 from bridge.store.tables import (
+    JobStatus,
     PausedBy,
     activities,
+    alert_outbox,
+    audit_log,
     event_duplicates,
     events,
     identifier_hashes,
     lsq_call_activities,
     lsq_calls,
+    operator_jobs,
+    opportunity_cache,
 )
 from tests.conftest import make_services
 from tests.support import body_of, count, payment_event, razorpay_headers, run_worker_until, settled
@@ -151,3 +160,89 @@ def test_the_worker_refuses_to_start_without_the_erasure_key(
     short = make_services(tmp_path, database_url, sandbox, BRIDGE_ERASURE_KEY="too-short")
     with pytest.raises(ConfigError, match="fewer than 16 characters"):
         Worker(short)
+
+
+def by_phone(phone: str) -> LeadLookup:
+    """A phone look-up kept in the cache for 15 minutes."""
+    return LeadLookup("Phone", phone, 0, "lead_then_opportunities", cache_seconds=900.0, wait_seconds=0.0)
+
+
+def queue_alert(services: Services, created_at: float, sent: bool) -> None:
+    """Queue one alert made at created_at, sent already or still waiting for the sink."""
+    with services.engine.begin() as connection:
+        connection.execute(
+            sa.insert(alert_outbox).values(
+                condition="dead_activities",
+                subject="main",
+                kind="started",
+                body={"text": "dead activities"},
+                created_at=created_at,
+                next_attempt_at=created_at,
+                sent_at=created_at + 1 if sent else None,
+            )
+        )
+
+
+def ended_job(services: Services, finished_at: float | None) -> None:
+    """Queue an operator job, ended (done) at finished_at, or left queued where that is None."""
+    queued_at = finished_at or time.time()
+    job = insert_job(services.engine, "replay", {"source": "razorpay"}, "cli:asha", 3, queued_at)
+    if finished_at is not None:
+        with services.engine.begin() as connection:
+            connection.execute(
+                sa.update(operator_jobs)
+                .where(operator_jobs.c.id == job.id)
+                .values(status=JobStatus.DONE, finished_at=finished_at)
+            )
+
+
+def test_expired_lookups_old_alerts_jobs_and_audit_entries_go_and_the_rest_stays(services: Services) -> None:
+    """A purge deletes each kind of row besides events that is due, counts it first, and keeps the others.
+
+    An expired cache entry holds a lead's phone in clear and serves nobody; an
+    alert still waiting for its sink and a job still queued stay however old.
+    """
+    now = time.time()
+    long_ago = now - 401 * DAY_SECONDS
+    # The last look-ups before they stopped: each write drops what expired before it, not after.
+    cache_opportunity(services.engine, "main", by_phone("+919812345678"), "opp-new", now)
+    cache_opportunity(services.engine, "main", by_phone("+919876543210"), "opp-old", now - 3600)
+    queue_alert(services, long_ago, sent=True)
+    queue_alert(services, long_ago, sent=False)
+    queue_alert(services, now, sent=True)
+    ended_job(services, long_ago)
+    ended_job(services, None)
+    ended_job(services, now)
+    for at in (long_ago, long_ago + 1, now):
+        write_audit(services.engine, AuditEntry(at=at, actor="console", action="login_failed"))
+
+    due = other_rows_plan(services, now)
+    assert (due.lookups, due.alerts, due.jobs, due.audit_entries) == (1, 1, 1, 2)
+    done = purge_now(services, clock=lambda: now, pause_seconds=0)
+    assert (done.lookups, done.alerts, done.jobs, done.audit_entries) == (1, 1, 1, 2)
+    assert done.other_rows == 5 and done.events == 0
+    with services.engine.connect() as connection:
+        cached = connection.execute(sa.select(opportunity_cache.c.lookup_value)).scalars().all()
+        alerts_left = connection.execute(sa.select(alert_outbox.c.created_at, alert_outbox.c.sent_at)).all()
+        jobs_left = connection.execute(sa.select(operator_jobs.c.status)).scalars().all()
+    assert cached == ["+919812345678"]
+    assert sorted((created == now, sent is not None) for created, sent in alerts_left) == [
+        (False, False),
+        (True, True),
+    ]
+    assert sorted(jobs_left) == ["done", "queued"]
+    assert count(services, audit_log) == 1
+    assert other_rows_plan(services, now).rows == 0
+
+
+def test_the_audit_log_keeps_its_own_days(services: Services) -> None:
+    """retain_audit_days, not retain_events_days, says when an audit entry goes."""
+    now = time.time()
+    write_audit(services.engine, AuditEntry(at=now - 100 * DAY_SECONDS, actor="api", action="replay"))
+    settings = services.settings
+    shorter = replace(settings, retention=replace(settings.retention, retain_audit_days=90))
+    own = Services(shorter, services.engine, services.registry)
+    assert other_rows_plan(services, now).audit_entries == 0
+    assert other_rows_plan(own, now).audit_entries == 1
+    assert purge_now(own, clock=lambda: now, pause_seconds=0).audit_entries == 1
+    assert count(services, audit_log) == 0
