@@ -286,8 +286,9 @@ lsq_call_activities = sa.Table(
     metadata,
     sa.Column("call_id", Id, sa.ForeignKey("lsq_calls.id"), primary_key=True, autoincrement=False),
     sa.Column("activity_id", Id, sa.ForeignKey("activities.id"), primary_key=True, autoincrement=False),
-    # The ProspectActivityId of a created row, or LeadSquared's message for a row it refused.
-    sa.Column("result", sa.Text),
+    # The ProspectActivityId of a created row, or LeadSquared's message for a row it refused
+    # (masked: it may quote the value it refused, and outlives the payload's erasure).
+    sa.Column("result", OperatorText),
     sa.Index("ix_lsq_call_activities_activity", "activity_id"),
 )
 

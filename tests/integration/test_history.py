@@ -82,6 +82,22 @@ def test_a_refused_row_and_a_401_are_kept_with_leadsquareds_words(
     assert results == [None, "Invalid dropdown value"]
 
 
+def test_a_refused_rows_message_is_kept_with_the_values_it_quotes_masked(
+    client: FlaskClient, services: Services, sandbox: SandboxServer
+) -> None:
+    """LeadSquared may quote the value it refused: the row's answer is stored masked, like every message.
+
+    Stored in clear it would outlive the payload's erasure in the call history.
+    """
+    quoted = "Invalid value 'asha.rao@example.com' / +91 98765 43210 for mx_Custom_2"
+    add_fault(sandbox.url, path="ByOpportunityId", fail_rows=[1], message=quoted)
+    body = body_of(payment_event("pay_Q1", "opp-q"))
+    assert client.post(URL, data=body, headers=razorpay_headers(body, "evt_Q1")).status_code == 202
+    run_worker_until(services, settled(services))
+    [row] = rows_of(services, lsq_call_activities)
+    assert row.result == "Invalid value 'a***@example.com' / ***********3210 for mx_Custom_2"
+
+
 def test_a_redelivery_is_recorded_with_its_time_and_headers_are_kept_masked(
     client: FlaskClient, services: Services
 ) -> None:
