@@ -64,4 +64,6 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
 
 
 # The token rides in a header by default: HyperVerge's webhook config passes custom headers.
-SOURCE = token_source("hyperverge", "header", EVENT_VALUES, idempotency_key, event_type, transform)
+SOURCE = token_source(
+    "hyperverge", "header", EVENT_VALUES, idempotency_key, event_type, transform, redact_aadhaar=True
+)

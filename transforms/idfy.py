@@ -68,4 +68,6 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
 
 
 # The token rides in the URL by default: IDfy takes a callback URL and no custom header.
-SOURCE = token_source("idfy", "path", EVENT_VALUES, idempotency_key, event_type, transform)
+SOURCE = token_source(
+    "idfy", "path", EVENT_VALUES, idempotency_key, event_type, transform, redact_aadhaar=True
+)

@@ -189,4 +189,5 @@ SOURCE = SourceKind(
     idempotency_key=idempotency_key,
     event_type=event_type,
     transform=transform,
+    redact_aadhaar=True,
 )

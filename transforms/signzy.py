@@ -38,7 +38,9 @@ def configure(scheme: Mapping[str, Any]) -> SourceKind:
     return with_locations(tokened, options, event_type_path=DEFAULT_EVENT_TYPE_PATH)
 
 
-UNCONFIGURED = generic_kind(
-    "signzy", shared_token(SchemeOptions({}, TOKEN_KEYS), default_in="path"), configure
+# A KYC provider's body may carry a whole Aadhaar number: stored masked (bridge/sources/redaction.py).
+UNCONFIGURED = replace(
+    generic_kind("signzy", shared_token(SchemeOptions({}, TOKEN_KEYS), default_in="path"), configure),
+    redact_aadhaar=True,
 )
 SOURCE = configure({})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
@@ -102,6 +102,8 @@ def configured_kinds(settings: Settings, registry: SourceRegistry) -> dict[str, 
         kind = registry.get(source.kind)
         if kind is not None:
             kinds[source.name] = kind.configured(source.scheme)
+            if source.redact_aadhaar is not None:
+                kinds[source.name] = replace(kinds[source.name], redact_aadhaar=source.redact_aadhaar)
     return kinds
 
 
@@ -272,6 +274,7 @@ def _source(
         retain_events_days=raw.get("retain_events_days"),
         secret_envs=dict(raw.get("secret_envs", {})),
         named_secrets={k: environ[v] for k, v in raw.get("secret_envs", {}).items() if environ.get(v)},
+        redact_aadhaar=raw.get("redact_aadhaar"),
     )
 
 

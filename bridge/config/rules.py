@@ -76,6 +76,11 @@ def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> 
             problems.append(f"sources.{name}.scheme: {error}")
             continue
         problems += _named_secret_problems(name, kind, source.get("secret_envs", {}))
+        if source.get("redact_aadhaar") and kind.content_type != "application/json":
+            problems.append(
+                f"sources.{name}.redact_aadhaar: the {kind.name} kind's body is {kind.content_type}, "
+                "and only a JSON body is stored with Aadhaar numbers masked; remove the key"
+            )
         account = source.get("account", default_account(accounts))
         if account not in accounts:
             problems.append(f"sources.{name}.account: no [accounts.{account}] is configured")

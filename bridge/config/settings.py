@@ -96,6 +96,8 @@ class SourceSettings:
     # [sources.<name>.secret_envs]: each named secret the kind declares -> its variable, and its value.
     secret_envs: Mapping[str, str] = field(default_factory=dict)
     named_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # Aadhaar numbers masked before the body is stored; None: as the kind says (True for KYC kinds).
+    redact_aadhaar: bool | None = None
 
 
 @dataclass(frozen=True)

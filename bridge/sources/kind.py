@@ -56,6 +56,10 @@ class SourceKind:
     # A named secret the provider echoes inside the body (Ozonetel's Apikey), checked after
     # parsing: SignatureError (401) when it is not the configured one.
     echo: EchoedField | None = None
+    # Aadhaar numbers in the body are masked to their last four digits before it is stored
+    # (bridge/sources/redaction.py): True for the KYC kinds; a source may say otherwise
+    # (redact_aadhaar in [sources.<name>]). JSON kinds only.
+    redact_aadhaar: bool = False
 
     def type_of(self, headers: HeaderLookup, payload: Payload) -> str | None:
         """Return a delivery's event type: from its header where the kind names one, else the body."""

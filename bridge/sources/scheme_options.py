@@ -78,6 +78,7 @@ def token_source(
     idempotency_key: Callable[[HeaderLookup, bytes, Payload], str],
     event_type: Callable[[Payload], str | None],
     transform: Callable[[str, Payload], Sequence[Values]],
+    redact_aadhaar: bool = False,
 ) -> SourceKind:
     """Return a JSON kind authenticated by a shared token, in the URL or a header as default_in says.
 
@@ -98,6 +99,7 @@ def token_source(
         event_type=event_type,
         transform=transform,
         configure=configure,
+        redact_aadhaar=redact_aadhaar,
     )
     return kind
 

@@ -1,5 +1,8 @@
 """POST /webhooks/<source>: verify, parse, key, store, ack. Nothing slow before the ack.
 
+What is stored is what came, but for an echoed secret (replaced) and, for the
+KYC kinds, Aadhaar numbers (masked to their last four digits).
+
 A kind with a verification handshake is asked after verify and parse (and,
 for GET /webhooks/<source>, at once): an answer it gives is sent as it is and
 nothing is stored.
@@ -20,6 +23,7 @@ from bridge.services import Services
 from bridge.sources.handshake import HandshakeRequest
 from bridge.sources.headers import credential_headers, stored_headers
 from bridge.sources.payload import bounded_key
+from bridge.sources.redaction import aadhaar_masked
 from bridge.store.inbox import Inbox
 from bridge.store.intake import count_refusal
 from bridge.web.checks import (
@@ -87,6 +91,8 @@ def _receive(source_name: str, path_token: str | None) -> Handled:
         body = unseal(kind, source, body)
         payload = parse(kind, body)
         body, payload = checked_echo(kind, source, body, payload)
+        if kind.redact_aadhaar:
+            body, payload = aadhaar_masked(body, payload)
         answered = ask_handshake(kind, source, HandshakeRequest("POST", payload=payload))
         if answered is not None:
             return answered, source_name, "handshake"

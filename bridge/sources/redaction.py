@@ -1,0 +1,31 @@
+"""What of a verified delivery is not stored as it came: Aadhaar numbers in a KYC source's JSON body.
+
+The receiver calls this after verifying and parsing, before keying and
+storing; the dry-run transform calls it too, so it shows what would be posted.
+A body holding no Aadhaar number is stored byte for byte as it came. One that
+does is stored re-serialised (keys in their order, no spaces) with each
+number's first eight digits replaced by X (bridge/observe/aadhaar.py), so the
+console, the API, the transform and LeadSquared only ever see the last four.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from bridge.observe.aadhaar import redact_aadhaar
+from bridge.sources.payload import Payload
+
+# Twelve digits, perhaps in groups of four: a body without such a run holds no Aadhaar number,
+# and is passed on without a walk through its payload.
+_CANDIDATE = re.compile(rb"\d{4}[ -]?\d{4}[ -]?\d{4}")
+
+
+def aadhaar_masked(body: bytes, payload: Payload) -> tuple[bytes, Payload]:
+    """Return the body and payload to store: as they came, or with every Aadhaar number masked."""
+    if not _CANDIDATE.search(body):
+        return body, payload
+    masked, found = redact_aadhaar(payload)
+    if not found:
+        return body, payload
+    return json.dumps(masked, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), masked
