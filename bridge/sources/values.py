@@ -86,10 +86,12 @@ def composite_key(payload: Payload, body: bytes, *names: str, prefix: str = "") 
     """Return prefix and the named top-level values, trimmed, ':'-joined; without the first, the body's hash.
 
     For providers that send no event id: the first name identifies the subject
-    (a task, a transaction), the rest tell its outcomes apart.
+    (a task, a transaction), the rest tell its outcomes apart. A first value
+    of "null" (any case: Paytm and CCAvenue write an absent id so) is absent:
+    two orders without a tracking id must not share the key null:Aborted.
     """
     parts = [(text(payload.get(name)) or "").strip() for name in names]
-    if not parts[0]:
+    if not parts[0] or parts[0].lower() == "null":
         return body_hash_key(body)
     return prefix + ":".join(parts)
 

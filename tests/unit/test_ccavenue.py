@@ -118,6 +118,15 @@ def test_the_key_is_tracking_id_and_status_and_the_type_is_the_status() -> None:
     assert idempotency_key_of(ccavenue.SOURCE, no_tracking).startswith("sha256:")
 
 
+def test_two_orders_whose_tracking_id_is_null_do_not_share_a_key() -> None:
+    """CCAvenue writes an absent tracking id as "null": each order falls back to its own body's hash."""
+    first = b"order_id=ORD-1&tracking_id=null&order_status=Aborted&merchant_param1=OPP-1"
+    second = b"order_id=ORD-2&tracking_id=NULL&order_status=Aborted&merchant_param1=OPP-2"
+    keys = {idempotency_key_of(ccavenue.SOURCE, body) for body in (first, second)}
+    assert len(keys) == 2 and all(key.startswith("sha256:") for key in keys)
+    assert idempotency_key_of(ccavenue.SOURCE, first) in keys  # the same delivery again: the same key
+
+
 def test_values_read_nulls_as_absent_and_amounts_with_two_decimals() -> None:
     """CCAvenue's 'null' and blanks are absent; 2500.5 becomes 2500.50; a bad amount names itself."""
     [values] = ccavenue.transform("failure", parse_form((SAMPLES / "failure.form").read_bytes()))

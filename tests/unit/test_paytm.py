@@ -194,6 +194,10 @@ def test_the_idempotency_key_is_the_txnid_and_status() -> None:
     pending = SCHEME.resign(urlencode({**FIELDS, "STATUS": "PENDING"}).encode(), KEY)
     assert idempotency_key_of(paytm.SOURCE, pending).endswith(":PENDING")
     assert idempotency_key_of(paytm.SOURCE, b"STATUS=TXN_SUCCESS").startswith("sha256:")
+    # Paytm writes an absent TXNID as "null": two failed orders must not share TXNID:null:TXN_FAILURE.
+    nulls = [f"ORDERID=ORD-{n}&TXNID=null&STATUS=TXN_FAILURE".encode() for n in (1, 2)]
+    keys = {idempotency_key_of(paytm.SOURCE, body) for body in nulls}
+    assert len(keys) == 2 and all(key.startswith("sha256:") for key in keys)
 
 
 def test_the_transform_reads_the_failure_sample() -> None:
