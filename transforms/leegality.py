@@ -15,8 +15,12 @@ Payload (unconfirmed beyond `documentId` and `mac`: our reading, not a
 capture): `{documentId, irn, webhookType, request: {name, email, phone},
 messages: [{code, message}], mac}`. Event type: `webhookType` (the samples'
 `Success` and `Rejected` are ours). Idempotency key:
-`documentId:<invitee email or phone>:webhookType` (Leegality sends no event
-id; one document has several invitees, each acting once); the parts after the
+`documentId:invitee-<digest>:webhookType` (Leegality sends no event id; one
+document has several invitees, each acting once). The digest is the first 16
+hex digits of SHA-256 of the invitee's email (else phone), lower-cased: the
+key is shown on the console and outlives an erasure, so it holds no email or
+phone. A notification naming neither is keyed by the body's hash, so two
+anonymous invitees of one document are not one duplicate. The parts after the
 id are not covered by the mac, so a replayer can mint new keys by editing
 them. Our choice for the opportunity: create the document with `irn` (the
 internal reference number; the field name is unconfirmed) = the LeadSquared
@@ -25,6 +29,7 @@ opportunity id.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 from bridge.sources.kind import SourceKind, TransformError, Values
@@ -46,13 +51,18 @@ EVENT_VALUES = {"Success": INVITEE_VALUES, "Rejected": INVITEE_VALUES}
 
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
-    """Return documentId:<invitee>:webhookType (each invitee acts once), or the body's hash."""
+    """Return documentId:invitee-<digest>:webhookType (each invitee acts once), or the body's hash."""
     document_id = (text(payload.get("documentId")) or "").strip()
-    if not document_id:
-        return body_hash_key(body)
     invitee = mapping_or_empty(payload.get("request"))
     who = (text(invitee.get("email")) or text(invitee.get("phone")) or "").strip()
-    return f"{document_id}:{who}:{(text(payload.get('webhookType')) or '').strip()}"
+    if not document_id or not who:
+        return body_hash_key(body)
+    return f"{document_id}:{invitee_digest(who)}:{(text(payload.get('webhookType')) or '').strip()}"
+
+
+def invitee_digest(who: str) -> str:
+    """Return an invitee's email or phone as a key part that does not show it: invitee-<16 hex digits>."""
+    return "invitee-" + hashlib.sha256(who.lower().encode("utf-8", "replace")).hexdigest()[:16]
 
 
 # The kind of notification, e.g. 'Success' (field name unconfirmed).

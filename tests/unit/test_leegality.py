@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -81,13 +82,27 @@ def test_resign_sets_the_mac_for_another_salt_and_sign_then_adds_no_header() -> 
         SCHEME.sign(SUCCESS, "another-salt", 0)
 
 
-def test_the_key_is_the_document_the_invitee_and_the_type() -> None:
-    """documentId:<invitee email>:webhookType; the phone without an email; the body's hash without an id."""
+def test_the_key_is_the_document_a_digest_of_the_invitee_and_the_type() -> None:
+    """documentId:invitee-<digest of the email, else the phone>:webhookType; the key shows neither."""
     kind = leegality.SOURCE
-    assert idempotency_key_of(kind, SUCCESS) == "DOC-ABC123:ravi.kumar@example.com:Success"
+    email_digest = hashlib.sha256(b"ravi.kumar@example.com").hexdigest()[:16]
+    assert idempotency_key_of(kind, SUCCESS) == f"DOC-ABC123:invitee-{email_digest}:Success"
+    shouting = with_fields(SUCCESS, request={"email": "Ravi.Kumar@Example.com"})
+    assert idempotency_key_of(kind, shouting) == idempotency_key_of(kind, SUCCESS)
     by_phone = with_fields(SUCCESS, request={"phone": "9800000001"})
-    assert idempotency_key_of(kind, by_phone) == "DOC-ABC123:9800000001:Success"
+    phone_digest = hashlib.sha256(b"9800000001").hexdigest()[:16]
+    assert idempotency_key_of(kind, by_phone) == f"DOC-ABC123:invitee-{phone_digest}:Success"
+    assert "9800000001" not in idempotency_key_of(kind, by_phone)
     assert idempotency_key_of(kind, with_fields(SUCCESS, documentId=None)).startswith("sha256:")
+
+
+def test_two_invitees_naming_neither_email_nor_phone_are_not_one_duplicate() -> None:
+    """Without an invitee to tell them apart, each notification is keyed by its own body's hash."""
+    kind = leegality.SOURCE
+    first = with_fields(SUCCESS, request={"name": "Ravi Kumar"})
+    second = with_fields(SUCCESS, request={"name": "Asha Rao"})
+    keys = {idempotency_key_of(kind, body) for body in (first, second)}
+    assert len(keys) == 2 and all(key.startswith("sha256:") for key in keys)
 
 
 def test_the_transform_needs_the_document_id_only() -> None:
