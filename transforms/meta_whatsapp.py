@@ -14,12 +14,15 @@ named secret `verify_token`) and `hub.challenge`, answered with the bare
 challenge (bridge/sources/handshake.py, HubChallenge).
 
 One delivery becomes one activity per message (event type `messages`) or
-per status (`statuses`), across its `entry[].changes[].value`. The
-opportunity is looked up by the customer's phone at one payload path, so
-the items of a delivery must be about one customer: one carrying two phones,
-or both messages and statuses, fails visibly (replayable) rather than land
-on the wrong opportunity. Meta sends one item per delivery in the samples
-we know; whether it batches is unconfirmed.
+per status (`statuses`), across its `entry[].changes[].value`. Each
+activity's opportunity is looked up by its own customer's phone: the
+example's `opportunity_lookup.value` is `from_phone` (messages) or
+`recipient_phone` (statuses), so a delivery batching several customers puts
+each item on its own lead's opportunity. (A look-up by a payload `path`,
+`...messages.0.from`, would put them all on the first one's: use the value.)
+A delivery carrying both messages and statuses fails visibly (replayable):
+an event has one type. Meta sends one item per delivery in the samples we
+know; whether it batches is unconfirmed.
 Idempotency key: `wamid:<id>[,<id>...]` for messages (the wamid), and
 `<id>:<status>[,...]` for statuses (a message's id repeats for sent,
 delivered, read, failed), else the body's hash.
@@ -112,14 +115,10 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
         raise TransformError(f"the delivery carries both messages and statuses; map {event_type} alone")
     if event_type == "messages":
         activities = [message_values(value, item) for value, item in items(payload, "messages")]
-        phones = {values["from_phone"] for values in activities}
     else:
         activities = [status_values(value, item) for value, item in items(payload, "statuses")]
-        phones = {values["recipient_phone"] for values in activities}
     if not activities:
         raise TransformError(f"entry[].changes[].value.{event_type} is missing")
-    if len(phones) > 1:
-        raise TransformError(f"the delivery's {event_type} are for {len(phones)} phones; one is looked up")
     return activities
 
 

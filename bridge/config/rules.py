@@ -85,6 +85,7 @@ def semantic_problems(document: Mapping[str, Any], registry: SourceRegistry) -> 
         if account not in accounts:
             problems.append(f"sources.{name}.account: no [accounts.{account}] is configured")
         problems += _opportunity_problems(name, source)
+        problems += _lookup_value_problems(name, source, kind)
         for event_type, mapping in source.get("events", {}).items():
             key = f"sources.{name}.events.{event_type}"
             names = kind.values_of(event_type)
@@ -135,7 +136,7 @@ def _opportunity_problems(name: str, source: Mapping[str, Any]) -> list[str]:
     key = f"sources.{name}"
     fix = (
         'give opportunity_id_path = "<dotted.path>" or an opportunity_lookup table '
-        "(lead_field, path, opportunity_type), not both"
+        "(lead_field, path or value, opportunity_type), not both"
     )
     problems = []
     if all(k in source for k in OPPORTUNITY_KEYS):
@@ -154,6 +155,11 @@ def _opportunity_problems(name: str, source: Mapping[str, Any]) -> list[str]:
         (f"{key}.events.{e}", m.get("opportunity_lookup")) for e, m in events.items()
     ]
     for where, lookup in lookups:
+        if lookup and ("path" in lookup) == ("value" in lookup):
+            problems.append(
+                f"{where}.opportunity_lookup: give path (a dotted path into the payload) or value "
+                "(a value the transform yields, such as customer_phone), exactly one"
+            )
         if (
             lookup
             and lookup.get("method") == "lead_then_opportunities"
@@ -164,6 +170,23 @@ def _opportunity_problems(name: str, source: Mapping[str, Any]) -> list[str]:
                 f"only by {', '.join(TWO_STEP_LEAD_FIELDS)}, not {lookup['lead_field']!r}; "
                 'use method = "unique_field" for other unique fields'
             )
+    return problems
+
+
+def _lookup_value_problems(name: str, source: Mapping[str, Any], kind: SourceKind) -> list[str]:
+    """Require a look-up's value to be one the kind's transform yields for each event that uses it."""
+    problems = []
+    for event_type, mapping in source.get("events", {}).items():
+        own = any(k in mapping for k in OPPORTUNITY_KEYS)
+        lookup = mapping.get("opportunity_lookup") if own else source.get("opportunity_lookup")
+        names = kind.values_of(event_type)
+        if not lookup or "value" not in lookup or names is None or lookup["value"] in names:
+            continue
+        where = f"sources.{name}.events.{event_type}" if own else f"sources.{name}"
+        problems.append(
+            f"{where}.opportunity_lookup.value: {kind.name}'s {event_type} yields no value "
+            f"{lookup['value']!r} (it yields: {', '.join(names)})"
+        )
     return problems
 
 

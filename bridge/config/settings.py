@@ -48,8 +48,11 @@ class OpportunityLookup:
     """How to find an event's opportunity in LeadSquared when the payload has no id."""
 
     lead_field: str  # the unique lead field searched: EmailAddress, Phone, Mobile, ...
-    path: str  # where the payload carries the value searched for
     opportunity_type: int  # the OpportunityEvent code of the opportunity to pick
+    # The value searched for: at a dotted path in the payload, or a value the transform yields
+    # for each activity (a call's customer_phone, whichever way the call went). Exactly one.
+    path: str | None = None
+    value: str | None = None
     # One GetOpportunitiesByUniqueLeadField call, or the lead's id first and then
     # GetOpportunitiesOfLead: two calls against the rate limit.
     method: LookupMethod = "unique_field"

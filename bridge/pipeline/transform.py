@@ -77,11 +77,16 @@ def map_event(
     mapping = source.events.get(event_type or "")
     if mapping is None:
         return Ignored(event_type)
+    configured_lookup = mapping.opportunity_lookup
     try:
-        opportunity_id, lookup = opportunity_of(payload, mapping)
+        # Where the activities go: one opportunity or look-up for the whole event, or one per
+        # activity where the look-up searches a value the transform yields (each message's customer).
+        per_activity = configured_lookup is not None and configured_lookup.value is not None
+        shared = None if per_activity else opportunity_of(payload, mapping, {})
         values_list = kind.transform(mapping.event_type, payload)
         bridge_values = {"delivery_id": delivery.idempotency_key}
         rows = [build_row(mapping, {**bridge_values, **values}, payload) for values in values_list]
+        targets = [shared or opportunity_of(payload, mapping, values) for values in values_list]
     except TransformError as error:
         return Failed(str(error))
     except Exception as error:
@@ -90,7 +95,7 @@ def map_event(
         log.exception("transform raised", extra={"action": "transform", "source": source.name})
         return Failed(f"the {kind.name} transform raised {type(error).__name__}: {error}")
     activities = []
-    for position, row in enumerate(rows):
+    for position, (row, (opportunity_id, lookup)) in enumerate(zip(rows, targets, strict=True)):
         key = activity_key(source.name, delivery.idempotency_key, position)
         if account.key_field:
             row["Fields"].append({"SchemaName": account.key_field, "Value": key})
@@ -98,21 +103,32 @@ def map_event(
     return Mapped(activities)
 
 
-def opportunity_of(payload: Any, mapping: EventMapping) -> tuple[str | None, LeadLookup | None]:
+def opportunity_of(
+    payload: Any, mapping: EventMapping, values: Values
+) -> tuple[str | None, LeadLookup | None]:
     """Return the opportunity id from the payload, or the look-up that will find it."""
     if mapping.opportunity_lookup is not None:
-        return None, lead_lookup_at(payload, mapping.opportunity_lookup)
+        return None, lead_lookup_of(payload, values, mapping.opportunity_lookup)
     return opportunity_id_at(payload, mapping.opportunity_id_path or ""), None
 
 
-def lead_lookup_at(payload: Any, config: OpportunityLookup) -> LeadLookup:
-    """Return the look-up for the lead whose field value the payload carries at the configured path."""
-    value = value_at(payload, config.path)
-    if value is None:
-        raise TransformError(f"no lead to look up: the payload has nothing at {config.path}")
+def lead_lookup_of(payload: Any, values: Values, config: OpportunityLookup) -> LeadLookup:
+    """Return the look-up for the lead whose field value the payload carries at the configured path,
+    or the transform yields as the configured value."""
+    if config.value is not None:
+        value: Any = values.get(config.value)
+        where = f"the value {config.value}"
+        if value is None or str(value).strip() == "":
+            raise TransformError(f"no lead to look up: the transform gave no {config.value}")
+    else:
+        path = config.path or ""
+        value = value_at(payload, path)
+        where = path
+        if value is None:
+            raise TransformError(f"no lead to look up: the payload has nothing at {path}")
     if not isinstance(value, str | int) or isinstance(value, bool) or str(value).strip() == "":
         raise TransformError(
-            f"no lead to look up: {config.path} holds {type(value).__name__}, not a {config.lead_field}"
+            f"no lead to look up: {where} holds {type(value).__name__}, not a {config.lead_field}"
         )
     return LeadLookup(
         lead_field=config.lead_field,

@@ -26,10 +26,10 @@ import pytest
 import requests
 
 from bridge.observe.masking import personal_data_in
+from bridge.pipeline.transform import lead_lookup_of
 from bridge.sandbox import SandboxServer
 from bridge.services import Services
 from bridge.sources.kind import SourceKind
-from bridge.sources.payload import value_at
 from bridge.sources.senders import signed_delivery, signed_request, webhook_path, with_query
 from bridge.sources.signatures.scheme import BodySignedScheme, SecretExample
 from tests.conftest import POSTGRES_ONLY, ROOT, bridge_environ, make_services
@@ -261,16 +261,21 @@ def seed_sample_leads(sandbox: SandboxServer) -> None:
             payload = configured.parse(path.read_bytes())
             mapping = source.events.get(configured.type_of(sample_headers(configured, path), payload) or "")
             lookup = mapping.opportunity_lookup if mapping else None
-            if lookup is None or (lookup.lead_field, str(value_at(payload, lookup.path))) in seeded:
+            if lookup is None or mapping is None:
                 continue
-            seeded.add((lookup.lead_field, str(value_at(payload, lookup.path))))
+            # What the worker will search for: at the payload path, or the value the transform yields.
+            values = configured.transform(mapping.event_type, payload)[0]
+            searched = lead_lookup_of(payload, values, lookup).value
+            if (lookup.lead_field, searched) in seeded:
+                continue
+            seeded.add((lookup.lead_field, searched))
             opportunity = {
                 "id": f"opp-{kind.name}",
                 "type": lookup.opportunity_type,
                 "created_on": "2025-06-01",
             }
             lead = {
-                fields[lookup.lead_field]: str(value_at(payload, lookup.path)),
+                fields[lookup.lead_field]: searched,
                 "opportunities": [opportunity],
             }
             assert requests.post(f"{sandbox.url}/sandbox/leads", json=lead, timeout=10).ok

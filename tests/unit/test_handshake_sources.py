@@ -154,15 +154,15 @@ def test_meta_keys_messages_by_wamid_and_statuses_by_id_and_status() -> None:
     assert meta_whatsapp.idempotency_key(Headers(), b"", status) == f"{status_id}:read"
 
 
-def test_meta_yields_one_activity_per_status_of_one_customer() -> None:
-    """Two statuses of one recipient become two activities; two recipients, or a mixed delivery, fail."""
+def test_meta_yields_one_activity_per_status_each_with_its_recipient() -> None:
+    """Each status is an activity naming its own recipient, looked up on its own; a mixed delivery fails."""
     payload = json.loads((SAMPLES / "meta_whatsapp" / "statuses.json").read_bytes())
     statuses = payload["entry"][0]["changes"][0]["value"]["statuses"]
     statuses.append({**statuses[0], "status": "delivered", "timestamp": "1701937300"})
-    assert [v["status"] for v in meta_whatsapp.transform("statuses", payload)] == ["read", "delivered"]
     statuses.append({**statuses[0], "recipient_id": "919800000000"})
-    with pytest.raises(TransformError, match="2 phones"):
-        meta_whatsapp.transform("statuses", payload)
+    yielded = [(v["status"], v["recipient_phone"]) for v in meta_whatsapp.transform("statuses", payload)]
+    first = statuses[0]["recipient_id"]
+    assert yielded == [("read", first), ("delivered", first), ("read", "919800000000")]
     messages = json.loads((SAMPLES / "meta_whatsapp" / "messages.json").read_bytes())
     payload["entry"].append(messages["entry"][0])
     assert meta_whatsapp.event_type(payload) == "messages"
