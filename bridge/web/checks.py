@@ -126,6 +126,11 @@ def verify(kind: SourceKind, source: SourceSettings, body: bytes, path_token: st
             raise Refusal(404, "unknown_source", f"{source.name} takes no token in its URL: post to {where}")
     except SignatureError as error:
         raise Refusal(401, error.reason, error.message) from None
+    except (ValueError, UnicodeError):
+        # A scheme that failed to read what the sender wrote, instead of refusing it: still the
+        # sender's bad signature, never a 500 (the provider would retry it for days).
+        log.warning("a signature scheme could not read a delivery", exc_info=True)
+        raise Refusal(401, "bad_signature", "the signature could not be read") from None
 
 
 def unseal(kind: SourceKind, source: SourceSettings, body: bytes) -> bytes:

@@ -54,7 +54,7 @@ class PaytmChecksum(FormFieldSignature):
         """Return whether the checksum decrypts, under any merchant key, to the hash of these fields."""
         try:
             ciphertext = base64.b64decode(received, validate=True)
-        except binascii.Error:
+        except (binascii.Error, ValueError):  # ValueError: a str with a non-ASCII character in it
             return False
         if not ciphertext or len(ciphertext) % 16:
             return False
