@@ -89,13 +89,41 @@ def test_every_body_that_does_not_open_gets_one_answer(ciphertext: bytes) -> Non
         (posted(""), "missing_signature"),
         (posted("zz" * 16), "bad_signature"),
         (posted(ENC_RESP[:-2]), "bad_signature"),
-        (posted(ENC_RESP, orderNo="ORD124"), "bad_signature"),
+        (posted(ENC_RESP, orderNo="ORD124"), "cannot_decrypt"),
     ],
     ids=["no_encresp", "no_form", "blank", "not_hex", "partial_block", "other_order_no"],
 )
 def test_a_body_of_the_wrong_shape_is_refused_saying_what(body: bytes, reason: str) -> None:
-    """No encResp, hex that is not whole blocks, or an orderNo the ciphertext does not hold: refused."""
+    """No encResp, hex that is not whole blocks, or an orderNo the ciphertext does not hold: refused.
+
+    The orderNo's refusal is the one every failed decryption gets: a different
+    answer would tell a forger that a guess decrypted.
+    """
     assert refusal(body, [WORKING_KEY]).reason == reason
+
+
+@pytest.mark.parametrize(
+    "plain",
+    [
+        PLAIN.replace(b"BRN1", b"BRN\x011"),  # a control character, as written
+        PLAIN.replace(b"BRN1", b"BRN%7F1"),  # DEL, %-escaped
+        PLAIN.replace(b"BRN1", "BRN\u00851".encode()),  # a C1 control
+        PLAIN.replace(b"BRN1", b"BRN%EF%BF%BD1"),  # the replacement character
+        PLAIN.replace(b"bank_ref_no=", b"b@nk ref=") ,  # a field name that is no name
+        PLAIN.replace(b"&amount=", b"&9amount="),
+    ],
+    ids=["control", "del", "c1_control", "replacement", "odd_name", "digit_first"],
+)
+def test_a_plaintext_no_response_holds_is_refused_as_if_it_did_not_decrypt(plain: bytes) -> None:
+    """CBC is malleable: a flipped block decrypts to 16 random bytes, refused where they read as none."""
+    assert refusal(posted(encrypt(plain, WORKING_KEY).hex()), [WORKING_KEY]).reason == "cannot_decrypt"
+
+
+def test_what_customers_type_in_a_response_still_opens() -> None:
+    """A name in Devanagari, an address over two lines, a rupee sign and punctuation: all accepted."""
+    typed = '&billing_name=आशा राव&billing_address=Flat 3, "Shanti" (B-Wing)\nPune&status_message=₹ 100 paid!'
+    plain = PLAIN + typed.encode()
+    assert SCHEME.unseal(posted(encrypt(plain, WORKING_KEY).hex()), [WORKING_KEY]) == plain
 
 
 def test_seal_is_the_twin_of_unseal_and_shows_the_order_number() -> None:
