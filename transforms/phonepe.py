@@ -18,7 +18,10 @@ responseCode, paymentInstrument}}` (from PhonePe's SDK docs).
 Idempotency key: `data.transactionId:code` (PhonePe's transaction id and the
 outcome; an inference: PhonePe's retries of the PG callback are unconfirmed),
 else the body's hash. Event types are `code`: `PAYMENT_SUCCESS`,
-`PAYMENT_ERROR`, `PAYMENT_PENDING`. Amounts are paise, written as rupees.
+`PAYMENT_ERROR`, `PAYMENT_PENDING`, `PAYMENT_DECLINED` (the customer declined
+the UPI request) and `PAYMENT_CANCELLED` (the merchant cancelled), as
+PhonePe's S2S callback reference lists them. Amounts are paise, written as
+rupees.
 
 Opportunity: the callback carries nothing the merchant sets but
 `merchantTransactionId`, so our choice is to create the payment with that
@@ -49,7 +52,10 @@ PAYMENT_VALUES = (
     "payment_type",
     "utr",
 )
-EVENT_VALUES = {code: PAYMENT_VALUES for code in ("PAYMENT_SUCCESS", "PAYMENT_ERROR", "PAYMENT_PENDING")}
+# PhonePe's callback codes: PAYMENT_DECLINED (by the customer) and PAYMENT_CANCELLED (by the
+# merchant) are listed beside SUCCESS and ERROR in its S2S callback reference.
+CODES = ("PAYMENT_SUCCESS", "PAYMENT_ERROR", "PAYMENT_PENDING", "PAYMENT_DECLINED", "PAYMENT_CANCELLED")
+EVENT_VALUES = {code: PAYMENT_VALUES for code in CODES}
 
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
