@@ -16,7 +16,11 @@ the outcome: the same order may report Aborted and later Success; inference,
 retries are unconfirmed), else the body's hash. Event types are
 `order_status` in lower case: `success`, `failure`, `aborted`, `invalid`.
 Amounts are rupees as text, written with two decimals. `trans_date` is passed
-on as CCAvenue writes it (its format is unconfirmed).
+on as CCAvenue writes it, and read as India time in `DD/MM/YYYY HH:MM:SS`
+(third-party docs; unconfirmed) into `transaction_at`, LeadSquared's UTC
+time for a DateTime field: a trans_date of another form fails the event
+naming it (replay it once the format is known), rather than put a day-first
+date where LeadSquared reads month first.
 
 Opportunity: a merchant_param field the merchant sets on the order
 (merchant_param1 in bridge.example.toml); merchant_param1..5 come back in the
@@ -27,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bridge.sources.formats import rupees
+from bridge.sources.formats import rupees, utc_from_ist_day_first
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload, parse_form
 from bridge.sources.signatures.ccavenue_aes import CcavenueEncryptedResponse
@@ -51,10 +55,11 @@ ORDER_VALUES = (
     "billing_email",
     "billing_tel",
     "trans_date",
+    "transaction_at",
 )
 EVENT_VALUES = {status: ORDER_VALUES for status in ("success", "failure", "aborted", "invalid")}
 # The transform's value names that are CCAvenue's field names as they are.
-AS_SENT = tuple(name for name in ORDER_VALUES if name != "amount")
+AS_SENT = tuple(name for name in ORDER_VALUES if name not in ("amount", "transaction_at"))
 
 
 def idempotency_key(headers: HeaderLookup, body: bytes, payload: Payload) -> str:
@@ -76,6 +81,7 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
         raise TransformError("the response has no order_id")
     values: dict[str, str | None] = {name: form_value(payload, name, null_text=True) for name in AS_SENT}
     values["amount"] = formatted(rupees, form_value(payload, "amount", null_text=True), "amount")
+    values["transaction_at"] = formatted(utc_from_ist_day_first, values["trans_date"], "trans_date")
     return [values]
 
 

@@ -16,7 +16,10 @@ unconfirmed): `AgentID, AgentName, AgentPhoneNumber, AgentStatus, Apikey,
 AudioFile, CallDuration, CallerID (the customer's phone), CampaignName,
 CustomerStatus, DialStatus, DialedNumber, dId, Disposition, Duration,
 EndTime, monitorUCID, UUI, ...`. Times are passed on as Ozonetel writes them
-(their zone is unconfirmed). Event type: `call` for a post-call callback
+(`start_time`, `end_time`) and read as India time 'YYYY-MM-DD HH:MM:SS', as
+Exotel writes its own, into `started_at` and `ended_at`, LeadSquared's UTC
+(the zone and form are unconfirmed: a time of another form fails the event
+naming it). Event type: `call` for a post-call callback
 (one with a monitorUCID); a real-time event's `eventType` otherwise, stored
 as ignored unless mapped. Idempotency key: `monitorUCID` (a call reports
 once), else the body's hash. Lead mapping: `CallerID`, looked up by phone;
@@ -29,12 +32,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from bridge.sources.formats import utc_from_ist
 from bridge.sources.kind import SourceKind, TransformError, Values
 from bridge.sources.payload import Payload
 from bridge.sources.scheme_options import TOKEN_KEYS, SchemeOptions, shared_token, token_source
 from bridge.sources.signatures.echoed_field import EchoedField
 from bridge.sources.signatures.scheme import HeaderLookup
-from bridge.sources.values import composite_key, required_text, text
+from bridge.sources.values import composite_key, form_value, formatted, required_text, text
 
 CALL_VALUES = (
     "monitor_ucid",
@@ -53,6 +57,8 @@ CALL_VALUES = (
     "duration",
     "start_time",
     "end_time",
+    "started_at",
+    "ended_at",
     "audio_file",
     "uui",
 )
@@ -97,6 +103,8 @@ def transform(event_type: str, payload: Payload) -> Sequence[Values]:
             "duration": text(fields.get("Duration")),
             "start_time": text(fields.get("StartTime")),
             "end_time": text(fields.get("EndTime")),
+            "started_at": formatted(utc_from_ist, form_value(fields, "StartTime"), "StartTime"),
+            "ended_at": formatted(utc_from_ist, form_value(fields, "EndTime"), "EndTime"),
             "audio_file": text(fields.get("AudioFile")),
             "uui": text(fields.get("UUI")),
         }

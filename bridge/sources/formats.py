@@ -29,10 +29,19 @@ def rupees(value: str) -> str:
 
 def utc_from_ist(value: str) -> str:
     """Return an India-time 'YYYY-MM-DD HH:MM:SS' as LeadSquared's UTC text of the same form."""
+    return _utc_from_ist(value, "%Y-%m-%d %H:%M:%S", "YYYY-MM-DD HH:MM:SS")
+
+
+def utc_from_ist_day_first(value: str) -> str:
+    """Return an India-time 'DD/MM/YYYY HH:MM:SS' (CCAvenue's trans_date) as LeadSquared's UTC text."""
+    return _utc_from_ist(value, "%d/%m/%Y %H:%M:%S", "DD/MM/YYYY HH:MM:SS")
+
+
+def _utc_from_ist(value: str, pattern: str, shown: str) -> str:
     try:
-        moment = datetime.strptime(value.strip(), "%Y-%m-%d %H:%M:%S").replace(tzinfo=IST)
+        moment = datetime.strptime(value.strip(), pattern).replace(tzinfo=IST)
     except ValueError:
-        raise ValueError(f"{value!r} is not a 'YYYY-MM-DD HH:MM:SS' time") from None
+        raise ValueError(f"{value!r} is not a '{shown}' time") from None
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 

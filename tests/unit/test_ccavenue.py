@@ -166,3 +166,14 @@ def test_values_read_nulls_as_absent_and_amounts_with_two_decimals() -> None:
         ccavenue.transform("success", {"amount": "1.00"})
     with pytest.raises(TransformError, match="no transform for 'refund'"):
         ccavenue.transform("refund", {"order_id": "O1"})
+
+
+def test_trans_date_is_read_as_india_time_day_first_into_leadsquareds_utc() -> None:
+    """27/11/2025 14:05:31 in India is 08:35:31 UTC; "null" is absent; month-first text fails naming it."""
+    [values] = ccavenue.transform("success", parse_form((SAMPLES / "success.form").read_bytes()))
+    assert (values["trans_date"], values["transaction_at"]) == ("27/11/2025 14:05:31", "2025-11-27 08:35:31")
+    [values] = ccavenue.transform("success", {"order_id": "O1", "trans_date": "null"})
+    assert values["transaction_at"] is None
+    month_first = "trans_date: '2025-11-27 14:05:31' is not a 'DD/MM/YYYY HH:MM:SS'"
+    with pytest.raises(TransformError, match=month_first):
+        ccavenue.transform("success", {"order_id": "O1", "trans_date": "2025-11-27 14:05:31"})

@@ -224,3 +224,15 @@ def test_ozonetel_types_a_call_by_its_ucid_and_keeps_the_apikey_check_when_confi
     configured = ozonetel.SOURCE.configured({"token_in": "header"})
     assert configured.echo is ozonetel.API_KEY and configured.named_secrets == ("api_key",)
     assert not getattr(configured.signature, "in_path", True)
+
+
+def test_ozonetel_times_are_read_as_india_time_into_leadsquareds_utc() -> None:
+    """StartTime 14:00:00 in India is 08:30:00 UTC, kept as sent too; a blank is absent; odd text fails."""
+    payload = json.loads((SAMPLES / "ozonetel" / "call.json").read_bytes())
+    [values] = ozonetel.transform("call", payload)
+    assert (values["start_time"], values["started_at"]) == ("2023-12-07 14:00:00", "2023-12-07 08:30:00")
+    assert values["ended_at"] == "2023-12-07 08:32:35"
+    [values] = ozonetel.transform("call", {**payload, "EndTime": ""})
+    assert values["ended_at"] is None
+    with pytest.raises(TransformError, match="StartTime: '07/12/2023 14:00' is not a 'YYYY-MM-DD HH:MM:SS'"):
+        ozonetel.transform("call", {**payload, "StartTime": "07/12/2023 14:00"})
