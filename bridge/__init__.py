@@ -25,7 +25,7 @@ def create_app(services: Services | None = None) -> Flask:
 
     if services is None:
         services = build_services(environment(), source_registry())
-        configure_logging(services.settings.secret_values())
+        configure_logging(services.secret_values())
     ensure_current(services.engine)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = services.settings.max_body_bytes
@@ -59,7 +59,7 @@ def create_admin_app(services: Services | None = None, credentials: AdminCredent
     own_services = services is None
     if services is None:
         services = build_services(environment(), source_registry())
-        configure_logging([*services.settings.secret_values(), password, credentials.token or ""])
+        configure_logging([*services.secret_values(), password, credentials.token or ""])
     ensure_current(services.engine)
     app = Flask("bridge.admin")
     app.extensions["bridge"] = services

@@ -21,6 +21,7 @@ from bridge.config.load import Configuration, configured_kinds, database_url, lo
 from bridge.config.settings import DEFAULT_CONFIG_PATH, Settings
 from bridge.sources.kind import SourceKind
 from bridge.sources.registry import SourceRegistry
+from bridge.sources.signatures.scheme import secret_forms
 from bridge.store.engine import make_engine, make_reader
 from transforms import REGISTRY
 
@@ -44,6 +45,15 @@ class Services:
         if self.loaded_kinds is not None:
             return self.loaded_kinds
         return configured_kinds(self.settings, self.registry)
+
+    def secret_values(self) -> list[str]:
+        """Return every secret in force and the other texts a source's secret is known by: for the logs."""
+        forms = [
+            secret_forms(self.kinds[name].signature, source.secrets)
+            for name, source in self.settings.sources.items()
+            if name in self.kinds
+        ]
+        return self.settings.secret_values() + [form for found in forms for form in found]
 
     @cached_property
     def reader(self) -> sa.Engine:

@@ -71,7 +71,7 @@ def worker(environ: Mapping[str, str]) -> int:
     from bridge.store.migrate import ensure_current
 
     wired = services.build_services(environ, services.source_registry(), process="worker")
-    configure_logging(wired.settings.secret_values())
+    configure_logging(wired.secret_values())
     ensure_current(wired.engine)
     worker_loop = Worker(wired, chores=[JobRunner, AlertChore, Purger])
     # Its own connection: a readiness probe never waits for, or holds, a delivery thread's.

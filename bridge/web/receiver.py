@@ -24,6 +24,7 @@ from bridge.sources.handshake import HandshakeRequest
 from bridge.sources.headers import credential_headers, stored_headers
 from bridge.sources.payload import bounded_key
 from bridge.sources.redaction import aadhaar_masked
+from bridge.sources.signatures.scheme import secret_forms
 from bridge.store.inbox import Inbox
 from bridge.store.intake import count_refusal
 from bridge.web.checks import (
@@ -100,7 +101,7 @@ def _receive(source_name: str, path_token: str | None) -> Handled:
     except Refusal as refusal:
         return refused(services, source_name, refusal)
     key = bounded_key(kind.idempotency_key(request.headers, body, payload))
-    known = (*source.secrets, *source.named_secrets.values())
+    known = (*source.secrets, *source.named_secrets.values(), *secret_forms(kind.signature, source.secrets))
     headers = stored_headers(request.headers.items(), credential_headers(kind), known)
     inbox: Inbox = current_app.extensions["bridge_inbox"]
     accepted = inbox.insert(source_name, key, event_type, body, time.time(), headers)

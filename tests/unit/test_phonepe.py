@@ -14,11 +14,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 
 import pytest
 from werkzeug.datastructures import Headers
 
 from bridge.config.check import token_warnings
+from bridge.observe.logs import RedactingFilter
 from bridge.sources.kind import TransformError
 from bridge.sources.senders import signed_delivery
 from bridge.sources.signatures import SignatureError
@@ -29,6 +31,7 @@ from bridge.sources.signatures.phonepe import (
     salt_key,
     x_verify,
 )
+from bridge.sources.signatures.scheme import secret_forms
 from tests.conftest import ROOT
 from tests.support import idempotency_key_of
 from tests.unit.test_contract import example_source
@@ -155,3 +158,15 @@ def test_v2_keys_and_values() -> None:
     assert values["amount"] == "100.01" and values["transaction_id"] == "OM2403041556097829596189"
     with pytest.raises(TransformError, match=r"no transform for 'pg\.refund\.completed'"):
         phonepe_v2.transform("pg.refund.completed", payload)
+
+
+def test_the_forms_a_secret_is_known_by_are_cut_from_logs_too() -> None:
+    """v1: the salt key without its index; v2: the password alone and the Authorization it hashes to."""
+    assert secret_forms(V1, ["2:salt-key-two", "salt-key-one"]) == ["salt-key-two", "salt-key-one"]
+    assert secret_forms(V2, ["username:password"]) == ["password", V2_HEADER]
+    assert secret_forms(phonepe.SOURCE.signature, []) == []
+    redacting = RedactingFilter(["2:salt-key-two", *secret_forms(V1, ["2:salt-key-two"])])
+    line = "salt salt-key-two rejected"
+    record = logging.LogRecord("bridge", logging.WARNING, __file__, 1, line, (), None)
+    redacting.filter(record)
+    assert "salt-key-two" not in record.getMessage()

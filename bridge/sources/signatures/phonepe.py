@@ -92,6 +92,10 @@ class PhonePeSaltedHash:
             raise ValueError(f"PhonePe signs the response field ({error.message}): seal() first") from None
         return {self.header: x_verify(response, key, index)}
 
+    def secret_forms(self, secret: str) -> list[str]:
+        """Return the salt key alone: the configured secret is `<index>:<salt key>`."""
+        return [salt_key(secret)[1]]
+
     def unseal(self, body: bytes, secrets: Sequence[str]) -> bytes:
         """Return the decoded callback: the base64 response field as bytes (verify() came first)."""
         response = _response_field(body)
@@ -165,6 +169,11 @@ class PhonePeAuthorization:
     def sign(self, body: bytes, secret: str, now: float) -> dict[str, str]:
         """Return the Authorization header PhonePe sends for this username:password (any body)."""
         return {self.header: credential_hash(secret)}
+
+    def secret_forms(self, secret: str) -> list[str]:
+        """Return the password alone and the Authorization value: each replays as the credential."""
+        password = secret.partition(":")[2]
+        return [form for form in (password, credential_hash(secret)) if form]
 
 
 def credential_hash(username_password: str) -> str:

@@ -46,6 +46,21 @@ class SecretFormat(Protocol):
 
 
 @runtime_checkable
+class SecretForms(Protocol):
+    """A scheme whose secret is known by other texts too (a salt key without its index, a password's
+    hash): the log filter and the stored headers cut those as they cut the secret."""
+
+    def secret_forms(self, secret: str) -> list[str]: ...
+
+
+def secret_forms(scheme: object, secrets: Sequence[str]) -> list[str]:
+    """Return the other texts these secrets are known by under a scheme (none for most schemes)."""
+    if not isinstance(scheme, SecretForms):
+        return []
+    return [form for secret in secrets for form in scheme.secret_forms(secret) if form]
+
+
+@runtime_checkable
 class SecretExample(Protocol):
     """A scheme whose secrets have one shape only (Paytm's AES key) makes one from any text (demos, tests)."""
 
