@@ -16,9 +16,10 @@ import re
 from bridge.observe.aadhaar import redact_aadhaar
 from bridge.sources.payload import Payload
 
-# Twelve digits, perhaps in groups of four: a body without such a run holds no Aadhaar number,
-# and is passed on without a walk through its payload.
-_CANDIDATE = re.compile(rb"\d{4}[ -]?\d{4}[ -]?\d{4}")
+# Twelve digits, perhaps in groups of four, not part of a longer number: a body without such a
+# run holds no Aadhaar number, and is passed on without a walk through its payload (ids with
+# 16 or 19 digits in them, as KYC tools' are, do not count).
+_CANDIDATE = re.compile(rb"(?<![0-9])[0-9]{4}([ -]?)[0-9]{4}\1[0-9]{4}(?![0-9])")
 
 
 def aadhaar_masked(body: bytes, payload: Payload) -> tuple[bytes, Payload]:
