@@ -22,7 +22,7 @@ from bridge.sources.handshake import HandshakeAnswer, HandshakeRefused, Handshak
 from bridge.sources.kind import SourceKind
 from bridge.sources.payload import Payload, event_type_problem
 from bridge.sources.signatures import SignatureError
-from bridge.sources.signatures.scheme import SealedScheme, TokenScheme, verify_delivery
+from bridge.sources.signatures.scheme import TokenScheme, is_sealed, verify_delivery
 from bridge.web.addresses import client_address
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def verify(kind: SourceKind, source: SourceSettings, body: bytes, path_token: st
 
 def unseal(kind: SourceKind, source: SourceSettings, body: bytes) -> bytes:
     """Return a sealed kind's plaintext, the body stored from here on (401, 400 if none); others as sent."""
-    if not isinstance(kind.signature, SealedScheme):
+    if not is_sealed(kind.signature):
         return body
     try:
         return kind.signature.unseal(body, source.secrets)
