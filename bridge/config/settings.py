@@ -41,6 +41,10 @@ LookupMethod = Literal["unique_field", "lead_then_opportunities"]
 # by email (Leads.GetByEmailaddress) and one by phone (RetrieveLeadByPhoneNumber,
 # which matches the Phone and Mobile fields), and none by any other field.
 TWO_STEP_LEAD_FIELDS = ("EmailAddress", "Phone", "Mobile")
+# How a phone is written in the search (bridge/leadsquared/phones.py): as the payload holds it,
+# or rewritten, an Indian mobile 9876543210 as +919876543210, 919876543210, 9876543210 or
+# +91-9876543210. Which forms LeadSquared's search matches is unconfirmed: try with a real lead.
+PhoneFormat = Literal["as_sent", "e164", "digits", "national", "dashed"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,7 @@ class OpportunityLookup:
     # GetOpportunitiesOfLead: two calls against the rate limit.
     method: LookupMethod = "unique_field"
     cache_seconds: float = 900.0  # how long a found opportunity id is reused
+    phone_format: PhoneFormat = "as_sent"  # how the value is written when it is a phone
     # How long a lead or opportunity not (yet) in LeadSquared is searched for again.
     wait_seconds: float = 1800.0
 

@@ -60,9 +60,9 @@ def mask_contact(value: str) -> str:
 def normalize_lookup_value(lead_field: str, value: str) -> str:
     """Return the value as searched and cached: emails compare without case.
 
-    Phones are sent as the payload holds them (spaces trimmed): which forms
-    LeadSquared's phone search accepts is unconfirmed (digits only per its
-    docs, `+91-XXXXXXXXXX` per one practitioner), so nothing is rewritten.
+    Phones are sent as the payload holds them (spaces trimmed) unless the
+    look-up's phone_format rewrites them first (bridge/leadsquared/phones.py):
+    which forms LeadSquared's phone search accepts is unconfirmed.
     """
     value = value.strip()
     return value.lower() if lead_field == "EmailAddress" else value

@@ -19,6 +19,7 @@ from bridge.config.settings import (
     SourceSettings,
 )
 from bridge.leadsquared.activity import Activity, LeadLookup, activity_key, normalize_lookup_value
+from bridge.leadsquared.phones import written_as
 from bridge.pipeline.identify import event_digests
 from bridge.services import Services
 from bridge.sources.formats import FORMATS
@@ -130,9 +131,15 @@ def lead_lookup_of(payload: Any, values: Values, config: OpportunityLookup) -> L
         raise TransformError(
             f"no lead to look up: {where} holds {type(value).__name__}, not a {config.lead_field}"
         )
+    searched = str(value)
+    if config.phone_format != "as_sent":
+        try:
+            searched = written_as(searched, config.phone_format)
+        except ValueError as error:
+            raise TransformError(f"no lead to look up: {where} {error}") from None
     return LeadLookup(
         lead_field=config.lead_field,
-        value=normalize_lookup_value(config.lead_field, str(value)),
+        value=normalize_lookup_value(config.lead_field, searched),
         opportunity_type=config.opportunity_type,
         method=config.method,
         cache_seconds=config.cache_seconds,

@@ -79,3 +79,20 @@ def test_a_call_event_is_delivered_to_the_opportunity_of_the_callers_lead(
         "mx_Custom_6": CUSTOMER_PHONE,
         "mx_Custom_10": f"exotel:{event.idempotency_key}:0",
     }
+
+
+def test_a_call_finds_a_lead_that_holds_the_phone_in_another_form_through_phone_format(
+    tmp_path: Path, database_url: str, sandbox: SandboxServer
+) -> None:
+    """Exotel writes 09800000001; the lead holds +91-9800000001: phone_format = "dashed" finds it."""
+    seed_lead(sandbox.url, phone="+91-9800000001", opportunities=[{"id": "opp-dashed", "type": 12002}])
+    config = CALL_CONFIG.replace("wait_seconds = 30 }", 'wait_seconds = 30, phone_format = "dashed" }')
+    services = make_services(tmp_path, database_url, sandbox, config, EXOTEL_WEBHOOK_SECRET=TOKEN)
+    client = create_app(services).test_client()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert client.post(f"/webhooks/exotel/{TOKEN}", data=SAMPLE.read_bytes(), headers=form).status_code == 202
+    run_worker_until(services, settled(services))
+    [row] = activity_rows(services)
+    assert (row.status, row.opportunity_id) == ("delivered", "opp-dashed")
+    [activity] = sandbox_received(sandbox.url)["activities"]
+    assert activity["opportunity_id"] == "opp-dashed"

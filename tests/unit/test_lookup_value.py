@@ -46,9 +46,11 @@ ENVIRON = {
 }
 
 
-def mapped(tmp_path: Path, source_name: str, event_type: str, body: bytes) -> MappingOutcome:
-    """Map one delivery under the configuration."""
-    loaded = load_configuration(write_config(tmp_path, CALLS), ENVIRON, REGISTRY)
+def mapped(
+    tmp_path: Path, source_name: str, event_type: str, body: bytes, config: str = CALLS
+) -> MappingOutcome:
+    """Map one delivery under a configuration."""
+    loaded = load_configuration(write_config(tmp_path, config), ENVIRON, REGISTRY)
     source = loaded.settings.sources[source_name]
     delivery = Delivery(f"{source_name}-key", event_type, body)
     return map_event(delivery, source, loaded.kinds[source_name], loaded.settings.accounts["main"])
@@ -121,3 +123,19 @@ def test_a_look_up_needs_exactly_one_of_path_and_a_value_the_kind_yields(
     with pytest.raises(ConfigError) as caught:
         load_configuration(write_config(tmp_path, config), ENVIRON, REGISTRY)
     assert expected in str(caught.value)
+
+
+def test_phone_format_rewrites_the_searched_phone_and_refuses_what_is_none(tmp_path: Path) -> None:
+    """dashed: Twilio's +919800000001 is searched as +91-9800000001; a To that is no phone fails the event."""
+    config = CALLS.replace(
+        'value = "customer_phone", opportunity_type = 12002 }',
+        'value = "customer_phone", opportunity_type = 12002, phone_format = "dashed" }',
+        1,
+    )
+    outbound = twilio_call(Direction="outbound-api", To="+919800000001")
+    assert searched(mapped(tmp_path, "twilio", "call.completed", outbound, config)) == ["+91-9800000001"]
+    to_an_agent = twilio_call(Direction="outbound-api", To="sip:agent")
+    outcome = mapped(tmp_path, "twilio", "call.completed", to_an_agent, config)
+    assert isinstance(outcome, Failed)
+    assert outcome.reason.startswith("no lead to look up: the value customer_phone is not a phone number")
+    assert "sip:agent" not in outcome.reason
