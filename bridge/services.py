@@ -46,14 +46,22 @@ class Services:
             return self.loaded_kinds
         return configured_kinds(self.settings, self.registry)
 
+    @cached_property
+    def known_secrets(self) -> Mapping[str, tuple[str, ...]]:
+        """Return each source's secrets, named secrets and the other texts they are known by, once.
+
+        The stored headers mask these on every webhook; the log filter takes them all.
+        """
+        known = {}
+        for name, source in self.settings.sources.items():
+            forms = secret_forms(self.kinds[name].signature, source.secrets) if name in self.kinds else []
+            known[name] = (*source.secrets, *source.named_secrets.values(), *forms)
+        return known
+
     def secret_values(self) -> list[str]:
         """Return every secret in force and the other texts a source's secret is known by: for the logs."""
-        forms = [
-            secret_forms(self.kinds[name].signature, source.secrets)
-            for name, source in self.settings.sources.items()
-            if name in self.kinds
-        ]
-        return self.settings.secret_values() + [form for found in forms for form in found]
+        known = [text for texts in self.known_secrets.values() for text in texts]
+        return self.settings.secret_values() + known
 
     @cached_property
     def reader(self) -> sa.Engine:

@@ -17,7 +17,7 @@ from bridge.leadsquared.client import BULK_PATH
 from bridge.pipeline.transform import Delivery, Failed, Ignored, map_event
 from bridge.sources.handshake import HandshakeAnswer, SourceSecrets
 from bridge.sources.kind import SourceKind
-from bridge.sources.redaction import aadhaar_masked
+from bridge.sources.redaction import stored_form
 from bridge.sources.senders import (
     demo_secret,
     event_type_headers,
@@ -56,8 +56,7 @@ def dry_run(
         payload = kind.parse(body)
     except ValueError as error:
         raise WorkbenchError(f"the payload {error}{_sealed_hint(kind)}") from None
-    if kind.redact_aadhaar:
-        body, payload = aadhaar_masked(body, payload)  # as the receiver stores it
+    body, payload = stored_form(kind, body, payload)  # as the receiver stores it
     if event_type is None and kind.event_type_header:
         raise WorkbenchError(
             f"{source_name} sends its event type in the {kind.event_type_header} header, "

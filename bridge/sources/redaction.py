@@ -14,6 +14,7 @@ import json
 import re
 
 from bridge.observe.aadhaar import redact_aadhaar
+from bridge.sources.kind import SourceKind
 from bridge.sources.payload import Payload
 
 # Twelve digits, perhaps in groups of four, not part of a longer number: a body without such a
@@ -30,3 +31,8 @@ def aadhaar_masked(body: bytes, payload: Payload) -> tuple[bytes, Payload]:
     if not found:
         return body, payload
     return json.dumps(masked, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), masked
+
+
+def stored_form(kind: SourceKind, body: bytes, payload: Payload) -> tuple[bytes, Payload]:
+    """Return the body and payload a verified delivery is stored as: masked where the kind redacts."""
+    return aadhaar_masked(body, payload) if kind.redact_aadhaar else (body, payload)

@@ -23,8 +23,7 @@ from bridge.services import Services
 from bridge.sources.handshake import HandshakeRequest
 from bridge.sources.headers import credential_headers, stored_headers
 from bridge.sources.payload import bounded_key
-from bridge.sources.redaction import aadhaar_masked
-from bridge.sources.signatures.scheme import secret_forms
+from bridge.sources.redaction import stored_form
 from bridge.store.inbox import Inbox
 from bridge.store.intake import count_refusal
 from bridge.web.checks import (
@@ -92,8 +91,7 @@ def _receive(source_name: str, path_token: str | None) -> Handled:
         body = unseal(kind, source, body)
         payload = parse(kind, body)
         body, payload = checked_echo(kind, source, body, payload)
-        if kind.redact_aadhaar:
-            body, payload = aadhaar_masked(body, payload)
+        body, payload = stored_form(kind, body, payload)
         answered = ask_handshake(kind, source, HandshakeRequest("POST", payload=payload))
         if answered is not None:
             return answered, source_name, "handshake"
@@ -101,7 +99,7 @@ def _receive(source_name: str, path_token: str | None) -> Handled:
     except Refusal as refusal:
         return refused(services, source_name, refusal)
     key = bounded_key(kind.idempotency_key(request.headers, body, payload))
-    known = (*source.secrets, *source.named_secrets.values(), *secret_forms(kind.signature, source.secrets))
+    known = services.known_secrets[source_name]
     headers = stored_headers(request.headers.items(), credential_headers(kind), known)
     inbox: Inbox = current_app.extensions["bridge_inbox"]
     accepted = inbox.insert(source_name, key, event_type, body, time.time(), headers)
